@@ -1,0 +1,3 @@
+//! Criterion bench `auth_verify` (arrives with its crate).
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Criterion bench `ratelimit_check` (arrives with its crate).
+
+fn main() {}

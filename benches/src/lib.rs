@@ -1,0 +1,1 @@
+//! Criterion benches of the auren crates live in `benches/`; this library is empty.

@@ -1,0 +1,1 @@
+//! API key management (`/admin/api-keys`).

@@ -1,0 +1,1 @@
+//! Audit log queries (`/admin/audit-logs`).

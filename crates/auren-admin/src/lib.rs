@@ -1,0 +1,8 @@
+//! Admin endpoints: API keys, audit queries and rate-limit status.
+//!
+//! Each module is an axum `Router` that a host mounts under `/admin`, behind the auth
+//! layer with the admin role required.
+
+pub mod api_keys;
+pub mod audit_logs;
+pub mod rate_limits;

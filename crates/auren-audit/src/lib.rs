@@ -1,0 +1,1 @@
+//! A complete, tamper-evident record of PHI access in Postgres.

@@ -1,0 +1,1 @@
+//! Field-level encryption of PHI with envelope keys, caching and rotation.

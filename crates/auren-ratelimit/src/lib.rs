@@ -1,0 +1,1 @@
+//! Per-key rate limits, exact under concurrency, in Redis or in memory.

@@ -1,0 +1,1 @@
+//! Signature, freshness and replay checks for device providers' webhooks.
