@@ -102,24 +102,34 @@ impl ApiError {
     ///            "method_not_allowed");
     /// ```
     pub fn from_status(status: StatusCode) -> Self {
+        #[allow(clippy::match_overlapping_arm)]
         let (code, message) = match status.as_u16() {
             400 => ("bad_request", "The request is malformed."),
             401 => ("unauthorized", "Authentication is required."),
             403 => ("forbidden", "This key may not use this resource."),
             404 => ("not_found", "No route matches this path."),
-            405 => ("method_not_allowed", "This path does not accept this method."),
+            405 => (
+                "method_not_allowed",
+                "This path does not accept this method.",
+            ),
             408 => ("request_timeout", "The request took too long to arrive."),
             411 => ("length_required", "The request needs a Content-Length."),
             413 => ("payload_too_large", "The request body is too large."),
             414 => ("uri_too_long", "The request URI is too long."),
-            415 => ("unsupported_media_type", "The body's content type is not accepted."),
+            415 => (
+                "unsupported_media_type",
+                "The body's content type is not accepted.",
+            ),
             422 => ("unprocessable", "The request body is not valid."),
             429 => ("rate_limited", "Too many requests; slow down."),
             431 => ("headers_too_large", "The request headers are too large."),
             503 => ("unavailable", "The service is temporarily unavailable."),
             504 => ("timeout", "The service took too long to answer."),
-            400..=499 => ("client_error", "The request was refused."),
-            _ => ("internal_error", "The service failed to handle this request."),
+            401..=499 => ("client_error", "The request was refused."),
+            _ => (
+                "internal_error",
+                "The service failed to handle this request.",
+            ),
         };
         Self::new(status, code, message)
     }
@@ -170,7 +180,13 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -211,7 +227,10 @@ mod tests {
         for status in 400..=599 {
             let status = StatusCode::from_u16(status).expect("valid status");
             let error = ApiError::from_status(status);
-            assert!(error.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(error
+                .code()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
             assert!(!error.message().is_empty());
         }
     }

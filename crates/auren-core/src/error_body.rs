@@ -189,8 +189,12 @@ mod tests {
     async fn plain_text_errors_become_json_and_keep_headers() {
         let mut plain = Response::new(Bytes::from_static(b"Length limit exceeded"));
         *plain.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
-        plain.headers_mut().insert("retry-after", http::HeaderValue::from_static("3"));
-        plain.headers_mut().insert(header::CONTENT_LENGTH, http::HeaderValue::from(21));
+        plain
+            .headers_mut()
+            .insert("retry-after", http::HeaderValue::from_static("3"));
+        plain
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, http::HeaderValue::from(21));
 
         let response = answer(plain).await;
         assert_eq!(response.status(), 413);

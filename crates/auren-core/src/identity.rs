@@ -77,7 +77,9 @@ impl FromStr for KeyId {
     type Err = KeyIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let rest = s.strip_prefix(Self::PREFIX).ok_or(KeyIdError::MissingPrefix)?;
+        let rest = s
+            .strip_prefix(Self::PREFIX)
+            .ok_or(KeyIdError::MissingPrefix)?;
         if rest.len() != ulid::ULID_LEN {
             return Err(KeyIdError::InvalidUlid);
         }

@@ -28,7 +28,10 @@
 //! # drop(app);
 //! ```
 
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod clock;
 mod error;
@@ -45,4 +48,6 @@ pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use error_body::{ErrorBodyFuture, ErrorBodyLayer, ErrorBodyService};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use identity::{CallerIdentity, KeyId, KeyIdError, Role, RoleError};
-pub use request_id::{RequestId, RequestIdLayer, RequestIdService, UlidRequestIds, REQUEST_ID_HEADER};
+pub use request_id::{
+    RequestId, RequestIdLayer, RequestIdService, UlidRequestIds, REQUEST_ID_HEADER,
+};

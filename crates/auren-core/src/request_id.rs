@@ -7,8 +7,7 @@ use std::task::{Context, Poll};
 use http::{HeaderName, HeaderValue, Request, Response};
 use tower::{Layer, Service};
 use tower_http::request_id::{
-    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, SetRequestId,
-    SetRequestIdLayer,
+    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, SetRequestId, SetRequestIdLayer,
 };
 use ulid::Ulid;
 
@@ -169,9 +168,8 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = <SetRequestId<PropagateRequestId<S>, UlidRequestIds> as Service<
-        Request<ReqBody>,
-    >>::Future;
+    type Future =
+        <SetRequestId<PropagateRequestId<S>, UlidRequestIds> as Service<Request<ReqBody>>>::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -261,7 +259,10 @@ mod tests {
         for incoming in cases {
             let (header, id) = round_trip(incoming).await;
             assert_eq!(header, id.to_string());
-            assert!(!incoming.contains(&header.as_str()), "{incoming:?} was echoed");
+            assert!(
+                !incoming.contains(&header.as_str()),
+                "{incoming:?} was echoed"
+            );
         }
     }
 }

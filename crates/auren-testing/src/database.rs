@@ -167,7 +167,10 @@ mod tests {
                 .expect("connect");
         tokio::spawn(connection);
         let left = client
-            .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name])
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname = $1",
+                &[&name],
+            )
             .await
             .expect("query");
         assert_eq!(left.get::<_, i64>(0), 0);

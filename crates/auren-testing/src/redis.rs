@@ -64,7 +64,10 @@ impl TestRedis {
     pub async fn keys(&self) -> Vec<String> {
         let pattern = format!("{}*", self.prefix);
         self.client
-            .custom(CustomCommand::new_static("KEYS", None, false), vec![pattern])
+            .custom(
+                CustomCommand::new_static("KEYS", None, false),
+                vec![pattern],
+            )
             .await
             .expect("KEYS answers")
     }
@@ -82,7 +85,10 @@ impl Drop for TestRedis {
             runtime.block_on(async move {
                 let client = connect(&url).await.map_err(|error| error.to_string())?;
                 let keys: Vec<String> = client
-                    .custom(CustomCommand::new_static("KEYS", None, false), vec![pattern])
+                    .custom(
+                        CustomCommand::new_static("KEYS", None, false),
+                        vec![pattern],
+                    )
                     .await
                     .map_err(|error| error.to_string())?;
                 if !keys.is_empty() {

@@ -84,9 +84,15 @@ impl App {
             Some(pool) => Arc::new(PostgresReadingStore::new(pool.clone())),
             None => Arc::new(InMemoryReadingStore::new()),
         };
-        let state = AppState { readings, dependencies: dependencies.clone() };
+        let state = AppState {
+            readings,
+            dependencies: dependencies.clone(),
+        };
 
-        Ok(Self { router: router(state), dependencies })
+        Ok(Self {
+            router: router(state),
+            dependencies,
+        })
     }
 
     /// The router with every layer, for serving or for driving in tests.
@@ -102,7 +108,10 @@ impl App {
     pub async fn bind(&self, config: &ServerConfig) -> Result<TcpListener, StartError> {
         TcpListener::bind(config.listen)
             .await
-            .map_err(|source| StartError::Listen { address: config.listen, source })
+            .map_err(|source| StartError::Listen {
+                address: config.listen,
+                source,
+            })
     }
 
     /// Serves on `listener` until `shutdown` completes, then lets in-flight requests
@@ -116,8 +125,12 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
 
         if let Some(redis) = &self.dependencies.redis {
             let _ = redis.quit().await;
@@ -150,7 +163,10 @@ async fn connect_dependencies(config: &ServerConfig) -> Result<Dependencies, Sta
                 .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
                 .build()?;
             client.connect();
-            if tokio::time::timeout(REDIS_CONNECT_WAIT, client.wait_for_connect()).await.is_err() {
+            if tokio::time::timeout(REDIS_CONNECT_WAIT, client.wait_for_connect())
+                .await
+                .is_err()
+            {
                 tracing::warn!("Redis is not reachable yet; the client keeps trying");
             }
             Some(client)
@@ -178,7 +194,9 @@ fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal().to_response::<axum::body::Body>(None)))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal().to_response::<axum::body::Body>(None)
+        }))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(ErrorBodyLayer::new())
         .layer(RequestIdLayer::new())

@@ -29,7 +29,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         let identity = CallerIdentity::from_extensions(&parts.extensions)
             .cloned()
             .unwrap_or_else(|| {
-                CallerIdentity::new(DEV_USER_ID, KeyId::from_ulid(ulid::Ulid::nil()), Role::User, 60)
+                CallerIdentity::new(
+                    DEV_USER_ID,
+                    KeyId::from_ulid(ulid::Ulid::nil()),
+                    Role::User,
+                    60,
+                )
             });
         Ok(Self(identity))
     }

@@ -78,7 +78,9 @@ impl ServerConfig {
         let listen = lookup("AUREN_LISTEN")
             .unwrap_or_else(|| DEFAULT_LISTEN.to_owned())
             .parse()
-            .map_err(|_| ConfigError::new("AUREN_LISTEN", "expected an address like 127.0.0.1:8888"))?;
+            .map_err(|_| {
+                ConfigError::new("AUREN_LISTEN", "expected an address like 127.0.0.1:8888")
+            })?;
 
         let database_url = lookup("DATABASE_URL");
         if let Some(url) = &database_url {
@@ -89,15 +91,31 @@ impl ServerConfig {
 
         let redis_url = lookup("REDIS_URL");
         if let Some(url) = &redis_url {
-            fred::types::config::Config::from_url(url).map_err(|_| {
-                ConfigError::new("REDIS_URL", "expected a redis:// connection URL")
-            })?;
+            let known_scheme = [
+                "redis://",
+                "rediss://",
+                "redis-cluster://",
+                "redis-sentinel://",
+            ]
+            .iter()
+            .any(|scheme| url.starts_with(scheme));
+            if !known_scheme || fred::types::config::Config::from_url(url).is_err() {
+                return Err(ConfigError::new(
+                    "REDIS_URL",
+                    "expected a redis:// connection URL",
+                ));
+            }
         }
 
         let log_format = match lookup("AUREN_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(_) => return Err(ConfigError::new("AUREN_LOG_FORMAT", "expected `text` or `json`")),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "AUREN_LOG_FORMAT",
+                    "expected `text` or `json`",
+                ))
+            }
         };
 
         Ok(Self {
@@ -162,7 +180,10 @@ mod tests {
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
             .collect();
         ServerConfig::from_lookup(move |name| {
-            pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
         })
     }
 

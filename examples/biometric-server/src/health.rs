@@ -49,7 +49,12 @@ pub(crate) async fn health(
         .map(|(name, _)| name)
         .collect();
     if down.is_empty() {
-        let health = Health { status: "ok", postgres, redis, error: None };
+        let health = Health {
+            status: "ok",
+            postgres,
+            redis,
+            error: None,
+        };
         return (StatusCode::OK, Json(health));
     }
 
@@ -57,7 +62,12 @@ pub(crate) async fn health(
     let error = ApiError::unavailable("dependency_unavailable", message)
         .body(request_id.map(|Extension(id)| id))
         .error;
-    let health = Health { status: "unavailable", postgres, redis, error: Some(error) };
+    let health = Health {
+        status: "unavailable",
+        postgres,
+        redis,
+        error: Some(error),
+    };
     (StatusCode::SERVICE_UNAVAILABLE, Json(health))
 }
 

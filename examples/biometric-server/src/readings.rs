@@ -123,7 +123,10 @@ pub(crate) async fn create_heart_rate(
     let reading = body.into_reading(caller.user_id())?;
     state.readings.insert(&reading).await.map_err(|error| {
         tracing::warn!(error = %error, "storing a reading failed");
-        ApiError::unavailable("storage_unavailable", "Readings cannot be stored right now.")
+        ApiError::unavailable(
+            "storage_unavailable",
+            "Readings cannot be stored right now.",
+        )
     })?;
     Ok((StatusCode::CREATED, Json(reading)))
 }
@@ -161,7 +164,10 @@ mod tests {
     #[test]
     fn bpm_bounds_are_inclusive() {
         for bpm in [20, 72, 300] {
-            assert_eq!(body(bpm, None).into_reading("u").expect("valid").bpm as i64, bpm);
+            assert_eq!(
+                body(bpm, None).into_reading("u").expect("valid").bpm as i64,
+                bpm
+            );
         }
         for bpm in [i64::MIN, -1, 0, 19, 301, 10_000, i64::MAX] {
             let error = body(bpm, None).into_reading("u").expect_err("out of range");

@@ -22,7 +22,10 @@ impl InMemoryReadingStore {
 #[async_trait::async_trait]
 impl ReadingStore for InMemoryReadingStore {
     async fn insert(&self, reading: &HeartRateReading) -> Result<(), StoreError> {
-        let mut by_user = self.by_user.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut by_user = self
+            .by_user
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let readings = by_user.entry(reading.user_id.clone()).or_default();
 
         // Kept sorted oldest first, so a list is a reverse walk from the end.
@@ -34,7 +37,10 @@ impl ReadingStore for InMemoryReadingStore {
     }
 
     async fn list(&self, user_id: &str, limit: usize) -> Result<Vec<HeartRateReading>, StoreError> {
-        let by_user = self.by_user.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let by_user = self
+            .by_user
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let newest_first = by_user
             .get(user_id)
             .map(|readings| readings.iter().rev().take(limit).cloned().collect())
@@ -64,7 +70,10 @@ mod tests {
     async fn lists_newest_first_per_user_with_a_limit() {
         let store = InMemoryReadingStore::new();
         for (minutes_ago, bpm) in [(5, 60), (1, 61), (10, 62), (3, 63)] {
-            store.insert(&reading("alice", minutes_ago, bpm)).await.expect("insert");
+            store
+                .insert(&reading("alice", minutes_ago, bpm))
+                .await
+                .expect("insert");
         }
         store.insert(&reading("bob", 0, 99)).await.expect("insert");
 
