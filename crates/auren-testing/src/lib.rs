@@ -22,9 +22,11 @@
 #![allow(clippy::print_stderr)]
 
 mod database;
+mod proxy;
 mod redis;
 
 pub use database::{base_database_url, TestDatabase};
+pub use proxy::TcpProxy;
 pub use redis::{base_redis_url, TestRedis};
 
 /// Reacts to a service that cannot be reached: panics under CI, otherwise says so on

@@ -47,6 +47,20 @@ impl TestServer {
         format!("http://{}{}", self.address, path)
     }
 
+    /// A bearer key of a fresh `user`-role key for `user_id`, for `Authorization: Bearer`.
+    ///
+    /// Until the auth layer is wired into the server, every caller is the development
+    /// user and the key is ignored.
+    pub async fn user_key(&self, user_id: &str) -> String {
+        let _ = user_id;
+        "auren_development_placeholder".to_owned()
+    }
+
+    /// A bearer key with the `admin` role.
+    pub async fn admin_key(&self) -> String {
+        "auren_development_placeholder".to_owned()
+    }
+
     /// Shuts down gracefully and waits until the server has stopped.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
