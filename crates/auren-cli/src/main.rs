@@ -4,7 +4,10 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit;
+mod keys;
 mod migrate;
+mod phi;
 
 use std::process::ExitCode;
 
@@ -26,6 +29,15 @@ struct Cli {
 enum Command {
     /// Apply every pending database migration.
     Migrate,
+    /// Issue, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Rotate the PHI encryption keys and re-encrypt sealed values (reads PHI_MASTER_KEY).
+    #[command(subcommand)]
+    Phi(phi::PhiCommand),
+    /// Query the PHI access log, verify its hash chains, maintain its partitions.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// A command that failed, with the message for the operator.
@@ -70,5 +82,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .ok_or_else(|| Failure("DATABASE_URL is not set".to_owned()))?;
     match cli.command {
         Command::Migrate => migrate::run(&database_url).await,
+        Command::Keys(command) => keys::run(&database_url, command).await,
+        Command::Phi(command) => phi::run(&database_url, command).await,
+        Command::Audit(command) => audit::run(&database_url, command).await,
     }
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auren_auth::{ApiKeys, AuthLayer, RequireRoleLayer};
 use auren_core::postgres::{self, PostgresError};
 use auren_core::{ApiError, ErrorBodyLayer, RequestId, RequestIdLayer};
 use axum::extract::DefaultBodyLimit;
@@ -38,6 +39,22 @@ pub enum StartError {
     /// The Redis client could not be built.
     #[error("Redis (REDIS_URL) is not usable: {0}")]
     Redis(#[from] fred::error::Error),
+    /// PHI encryption could not start: above all, a `PHI_MASTER_KEY` that cannot unwrap
+    /// the stored data keys.
+    #[error("PHI encryption (PHI_MASTER_KEY) is not usable: {0}")]
+    Phi(#[from] auren_phi_crypto::PhiError),
+    /// Postgres is configured but no PHI master key is.
+    #[error("PHI_MASTER_KEY is required when DATABASE_URL is set")]
+    PhiMasterKeyMissing,
+    /// The admin key (`AUREN_ADMIN_KEY`) could not be registered, or none created.
+    #[error("the admin key (AUREN_ADMIN_KEY) could not be set up: {0}")]
+    AdminKey(#[from] auren_auth::KeyError),
+    /// A webhook provider (`AUREN_WEBHOOK_SECRET_<NAME>`) could not be set up.
+    #[error("a webhook provider is not usable: {0}")]
+    Webhook(#[from] auren_webhook::WebhookConfigError),
+    /// The rate-limit configuration is not usable.
+    #[error("rate limiting is not usable: {0}")]
+    RateLimit(#[from] auren_ratelimit::ConfigError),
     /// The listening socket could not be opened.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -67,6 +84,10 @@ pub enum StartError {
 pub struct App {
     router: Router,
     dependencies: Dependencies,
+    /// Keeps the key cache's invalidation listener running while the app lives.
+    _key_listener: Option<auren_auth::InvalidationListener>,
+    /// The PHI access log's writer, flushed when the server stops.
+    audit: crate::audit_wiring::ServerAudit,
 }
 
 impl App {
@@ -80,18 +101,28 @@ impl App {
     pub async fn build(config: &ServerConfig) -> Result<Self, StartError> {
         let dependencies = connect_dependencies(config).await?;
 
+        let phi = crate::phi::start(config, dependencies.postgres.as_ref()).await?;
         let readings: Arc<dyn ReadingStore> = match &dependencies.postgres {
-            Some(pool) => Arc::new(PostgresReadingStore::new(pool.clone())),
-            None => Arc::new(InMemoryReadingStore::new()),
+            Some(pool) => Arc::new(PostgresReadingStore::new(pool.clone(), phi)),
+            None => Arc::new(InMemoryReadingStore::new(phi)),
         };
         let state = AppState {
             readings,
             dependencies: dependencies.clone(),
         };
 
+        let replay = crate::webhooks::replay_store(&dependencies, &config.webhooks);
+        let webhooks = crate::webhooks::routes(&config.webhooks, &replay)?;
+
+        let auth = crate::admin_bootstrap::start(config, dependencies.postgres.as_ref()).await?;
+        let limiter =
+            crate::rate_limiting::limiter(&config.rate_limit, dependencies.redis.as_ref())?;
+        let audit = crate::audit_wiring::ServerAudit::start(dependencies.postgres.as_ref()).await;
         Ok(Self {
-            router: router(state),
+            router: router(state, &auth.keys, webhooks, &audit, limiter),
             dependencies,
+            _key_listener: auth.listener,
+            audit,
         })
     }
 
@@ -128,9 +159,12 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        // Every in-flight request has finished: flush its audit events before closing.
+        self.audit.shutdown().await;
+        served?;
 
         if let Some(redis) = &self.dependencies.redis {
             let _ = redis.quit().await;
@@ -180,17 +214,38 @@ async fn connect_dependencies(config: &ServerConfig) -> Result<Dependencies, Sta
     Ok(Dependencies { postgres, redis })
 }
 
-fn router(state: AppState) -> Router {
+fn router(
+    state: AppState,
+    keys: &Arc<ApiKeys>,
+    webhooks: Router<AppState>,
+    audit: &crate::audit_wiring::ServerAudit,
+    limiter: auren_ratelimit::RateLimiter,
+) -> Router {
     let api = Router::new()
         .route("/biometrics", get(readings::list_heart_rate))
         .route(
             "/biometrics/heart-rate",
             post(readings::create_heart_rate).get(readings::list_heart_rate),
         );
+    // `/api/*` needs a key. Layers added before the auth layer run inside it (rate limiting).
+    let api = api
+        .layer(auren_ratelimit::RateLimitLayer::new(limiter.clone()))
+        .layer(AuthLayer::new(Arc::clone(keys)));
+
+    // `/admin/*` needs an admin key. Merge more admin routers here, before the layers.
+    let admin = Router::new()
+        .merge(auren_admin::api_keys::router(Arc::clone(keys)))
+        .merge(auren_admin::audit_logs::router(audit.sink()))
+        .merge(auren_admin::rate_limits::router(limiter))
+        .layer(RequireRoleLayer::admin())
+        .layer(AuthLayer::new(Arc::clone(keys)));
 
     Router::new()
         .route("/health", get(health::health))
         .nest("/api", api)
+        .nest("/admin", admin)
+        // `/webhooks/*` is authenticated by each provider's signature, not by an API key.
+        .merge(webhooks)
         .fallback(|| async { ApiError::not_found() })
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -198,6 +253,8 @@ fn router(state: AppState) -> Router {
             ApiError::internal().to_response::<axum::body::Body>(None)
         }))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outside auth, so refused requests are recorded too; inside the request id.
+        .layer(audit.layer())
         .layer(ErrorBodyLayer::new())
         .layer(RequestIdLayer::new())
 }

@@ -1,19 +1,17 @@
 //! Who is calling: the one place that decides the caller of a request.
 
-use auren_core::{ApiError, CallerIdentity, KeyId, Role};
+use auren_core::{ApiError, CallerIdentity};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
+use http::StatusCode;
 
-/// The user the readings of a request belong to.
+/// The caller of a request, as the auth layer verified it.
 ///
-/// Until the auth layer is wired in, every request without an identity is served as the
-/// fixed development user [`DEV_USER_ID`]; this extractor is the only place that changes
-/// when authentication arrives.
+/// Every route that uses this extractor sits behind `AuthLayer`, so an identity is always
+/// there; should a route ever be mounted outside it by mistake, the request is refused
+/// with `401 missing_credentials` rather than served as anyone.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller(CallerIdentity);
-
-/// The user every unauthenticated request acts as, until authentication is wired in.
-pub const DEV_USER_ID: &str = "dev_user";
 
 impl Caller {
     /// The caller's user id.
@@ -26,16 +24,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let identity = CallerIdentity::from_extensions(&parts.extensions)
-            .cloned()
-            .unwrap_or_else(|| {
-                CallerIdentity::new(
-                    DEV_USER_ID,
-                    KeyId::from_ulid(ulid::Ulid::nil()),
-                    Role::User,
-                    60,
-                )
-            });
-        Ok(Self(identity))
+        match CallerIdentity::from_extensions(&parts.extensions) {
+            Some(identity) => Ok(Self(identity.clone())),
+            None => {
+                tracing::error!("a route that needs a caller is not behind the auth layer");
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "missing_credentials",
+                    "Send an API key as `Authorization: Bearer <key>`.",
+                ))
+            }
+        }
     }
 }

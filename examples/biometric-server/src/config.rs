@@ -1,7 +1,10 @@
 //! The server's configuration, read once from the environment at start-up.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
+
+use crate::webhooks::WebhookConfig;
 
 /// Where the server listens when `AUREN_LISTEN` is unset.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8888";
@@ -24,8 +27,13 @@ pub enum LogFormat {
 /// | `DATABASE_URL` | Postgres for readings; in memory when unset | unset |
 /// | `REDIS_URL` | Redis; in memory when unset | unset |
 /// | `AUREN_LOG_FORMAT` | `text` or `json` | `text` |
+/// | `AUREN_RATE_LIMIT_ON_FAILURE` | `open`, `closed` or `local` (`RateLimitConfig`) | `local` |
+/// | `AUREN_ADMIN_KEY` | an `auren_…` key registered as an admin key at start-up | unset |
+/// | `AUREN_WEBHOOK_SECRET_<NAME>`, `AUREN_WEBHOOK_SCHEME_<NAME>` | see [`WebhookConfig`] | none |
+/// | `PHI_MASTER_KEY` | 32 bytes, base64; seals PHI; required with `DATABASE_URL` | ephemeral |
 ///
-/// Empty values count as unset. `Debug` never shows the URLs, which may hold passwords.
+/// Empty values count as unset. `Debug` never shows the URLs, which may hold passwords,
+/// nor the master key.
 ///
 /// # Example
 ///
@@ -55,6 +63,14 @@ pub struct ServerConfig {
     pub redis_url: Option<String>,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// An admin key to register at start-up (`AUREN_ADMIN_KEY`); a secret.
+    pub admin_key: Option<auren_auth::ApiKey>,
+    /// The PHI master key; `None` in memory mode makes the server use an ephemeral one.
+    pub phi_master_key: Option<auren_phi_crypto::MasterKey>,
+    /// The webhook providers (`AUREN_WEBHOOK_SECRET_<NAME>`); secrets.
+    pub webhooks: WebhookConfig,
+    /// Rate limiting (`AUREN_RATE_LIMIT_ON_FAILURE`).
+    pub rate_limit: crate::RateLimitConfig,
 }
 
 impl ServerConfig {
@@ -64,10 +80,21 @@ impl ServerConfig {
     ///
     /// A [`ConfigError`] naming the first invalid variable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let mut config = Self::from_lookup(|name| std::env::var(name).ok())?;
+
+        // A lookup cannot list names, so webhook providers are found in the whole
+        // environment (variables whose name or value is not Unicode are skipped).
+        let vars = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        config.webhooks = WebhookConfig::from_vars(vars)?;
+        Ok(config)
     }
 
     /// Reads the configuration through `lookup`, which maps a variable name to its value.
+    ///
+    /// Webhook providers are not read here (a lookup cannot list the names): see
+    /// [`ServerConfig::from_env`] and [`WebhookConfig::from_vars`].
     ///
     /// # Errors
     ///
@@ -118,11 +145,33 @@ impl ServerConfig {
             }
         };
 
+        let phi_master_key = lookup("PHI_MASTER_KEY")
+            .map(|key| auren_phi_crypto::MasterKey::from_base64(&key))
+            .transpose()
+            .map_err(|_| ConfigError::new("PHI_MASTER_KEY", "expected 32 bytes in base64"))?;
+        if database_url.is_some() && phi_master_key.is_none() {
+            return Err(ConfigError::new(
+                "PHI_MASTER_KEY",
+                "required when DATABASE_URL is set (32 bytes in base64)",
+            ));
+        }
+
+        let rate_limit = crate::RateLimitConfig::from_lookup(&lookup)?;
+
+        let admin_key = lookup("AUREN_ADMIN_KEY")
+            .map(|key| auren_auth::KeyFormat::default().parse(key.trim()))
+            .transpose()
+            .map_err(|_| ConfigError::new("AUREN_ADMIN_KEY", "expected a valid auren_ key"))?;
+
         Ok(Self {
             listen,
             database_url,
             redis_url,
             log_format,
+            phi_master_key,
+            admin_key,
+            webhooks: WebhookConfig::default(),
+            rate_limit,
         })
     }
 
@@ -133,6 +182,12 @@ impl ServerConfig {
             database_url: None,
             redis_url: None,
             log_format: LogFormat::Text,
+            admin_key: None,
+            // A key of the test's own, so a test may add a `database_url`; `None` only if
+            // the system random generator fails, and then the server makes its own.
+            phi_master_key: auren_phi_crypto::MasterKey::generate().ok(),
+            webhooks: WebhookConfig::default(),
+            rate_limit: crate::RateLimitConfig::default(),
         }
     }
 }
@@ -140,11 +195,16 @@ impl ServerConfig {
 impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = |url: &Option<String>| if url.is_some() { "<set>" } else { "<unset>" };
+        let shown_key = |key: &Option<_>| if key.is_some() { "<set>" } else { "<unset>" };
         f.debug_struct("ServerConfig")
             .field("listen", &self.listen)
             .field("database_url", &shown(&self.database_url))
             .field("redis_url", &shown(&self.redis_url))
             .field("log_format", &self.log_format)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<set>"))
+            .field("phi_master_key", &shown_key(&self.phi_master_key))
+            .field("webhooks", &self.webhooks)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -155,18 +215,21 @@ impl fmt::Debug for ServerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {variable}: {expected}")]
 pub struct ConfigError {
-    variable: &'static str,
+    variable: Cow<'static, str>,
     expected: &'static str,
 }
 
 impl ConfigError {
-    fn new(variable: &'static str, expected: &'static str) -> Self {
-        Self { variable, expected }
+    pub(crate) fn new(variable: impl Into<Cow<'static, str>>, expected: &'static str) -> Self {
+        Self {
+            variable: variable.into(),
+            expected,
+        }
     }
 
     /// The variable at fault.
-    pub fn variable(&self) -> &'static str {
-        self.variable
+    pub fn variable(&self) -> &str {
+        &self.variable
     }
 }
 
@@ -212,7 +275,13 @@ mod tests {
 
     #[test]
     fn debug_hides_urls() {
-        let config = config(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).expect("valid");
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let config = config(&[
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("PHI_MASTER_KEY", key),
+        ])
+        .expect("valid");
         assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{config:?}").contains(key));
     }
 }

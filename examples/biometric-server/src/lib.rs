@@ -9,23 +9,37 @@
 //! | `POST /api/biometrics/heart-rate` | stores a reading for the caller, `201` |
 //! | `GET /api/biometrics` | the caller's readings, newest first, `?limit=` |
 //! | `GET /api/biometrics/heart-rate` | the same, heart rate only |
+//! | `POST /webhooks/{provider}` | a signed provider delivery of readings, `202` |
+//! | `/admin/api-keys` | issue, list, revoke, rotate and update API keys (admin key) |
+//!
+//! `/api/*` needs `Authorization: Bearer <key>`; `/admin/*` needs a key with the `admin`
+//! role; `/health` needs none. See `docs/auth.md`.
 //!
 //! Run it with `cargo run -p biometric-server`; see [`ServerConfig`] for the environment.
 
 #![allow(clippy::print_stdout)]
 
+mod admin_bootstrap;
 mod app;
+mod audit_wiring;
 mod caller;
 mod config;
 mod health;
 mod logging;
+mod phi;
+mod rate_limiting;
 mod readings;
 mod state;
 mod store;
+mod webhooks;
 
 pub use app::{App, StartError, MAX_BODY_BYTES};
-pub use caller::DEV_USER_ID;
 pub use config::{ConfigError, LogFormat, ServerConfig, DEFAULT_LISTEN};
 pub use logging::init as init_logging;
+pub use rate_limiting::{OnRedisFailure, RateLimitConfig};
 pub use readings::{HeartRateReading, NewHeartRate, ReadingList, MAX_BPM, MIN_BPM};
 pub use store::{InMemoryReadingStore, PostgresReadingStore, ReadingStore, StoreError};
+pub use webhooks::{
+    WebhookAccepted, WebhookConfig, WebhookProviderConfig, MAX_READINGS_PER_DELIVERY,
+    WEBHOOK_SCHEME_PREFIX, WEBHOOK_SECRET_PREFIX,
+};

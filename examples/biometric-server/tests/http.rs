@@ -1,5 +1,5 @@
 //! The example server over real HTTP: request ids, the error model, and the readings API
-//! with the in-memory and the Postgres backends.
+//! with the in-memory and the Postgres backends. `/api` requests carry a user key.
 
 mod common;
 
@@ -74,6 +74,7 @@ async fn unknown_routes_and_wrong_methods_use_the_error_body() {
 #[tokio::test]
 async fn bad_heart_rate_bodies_get_4xx_with_the_error_body() {
     let server = TestServer::in_memory().await;
+    let key = server.user_key("alice").await;
     let now = "2026-12-01T07:30:00Z";
     let cases: Vec<(&str, Vec<u8>, &str, u16, &str)> = vec![
         (
@@ -182,6 +183,7 @@ async fn bad_heart_rate_bodies_get_4xx_with_the_error_body() {
         let response = server
             .client
             .post(server.url("/api/biometrics/heart-rate"))
+            .bearer_auth(&key)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -196,9 +198,11 @@ async fn bad_heart_rate_bodies_get_4xx_with_the_error_body() {
 #[tokio::test]
 async fn error_bodies_do_not_echo_submitted_values() {
     let server = TestServer::in_memory().await;
+    let key = server.user_key("alice").await;
     let response = server
         .client
         .post(server.url("/api/biometrics/heart-rate"))
+        .bearer_auth(&key)
         .json(&json!({"bpm": "secret-diagnosis", "recorded_at": "2026-12-01T07:30:00Z"}))
         .send()
         .await
@@ -210,6 +214,7 @@ async fn error_bodies_do_not_echo_submitted_values() {
 }
 
 async fn readings_round_trip(server: &TestServer) {
+    let key = server.user_key("alice").await;
     for (bpm, at) in [
         (61, "2026-12-01T07:00:00Z"),
         (72, "2026-12-01T09:00:00Z"),
@@ -218,6 +223,7 @@ async fn readings_round_trip(server: &TestServer) {
         let response = server
             .client
             .post(server.url("/api/biometrics/heart-rate"))
+            .bearer_auth(&key)
             .json(&json!({"bpm": bpm, "recorded_at": at, "note": "resting"}))
             .send()
             .await
@@ -232,6 +238,7 @@ async fn readings_round_trip(server: &TestServer) {
         let response = server
             .client
             .get(server.url(path))
+            .bearer_auth(&key)
             .send()
             .await
             .expect("send");
@@ -249,6 +256,7 @@ async fn readings_round_trip(server: &TestServer) {
     let response = server
         .client
         .get(server.url("/api/biometrics?limit=2"))
+        .bearer_auth(&key)
         .send()
         .await
         .expect("send");
@@ -259,6 +267,7 @@ async fn readings_round_trip(server: &TestServer) {
         let response = server
             .client
             .get(server.url(&format!("/api/biometrics{bad}")))
+            .bearer_auth(&key)
             .send()
             .await
             .expect("send");

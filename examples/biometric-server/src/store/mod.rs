@@ -1,7 +1,12 @@
 //! Where readings are kept: in memory, or in Postgres.
+//!
+//! Both stores seal `bpm` and `note` with auren-phi-crypto before keeping them and open
+//! them again on the way out, so every caller of a [`ReadingStore`] (the HTTP handlers,
+//! the webhook receiver) stores PHI encrypted without doing anything for it.
 
 mod memory;
 mod postgres;
+mod sealed;
 
 use std::fmt::Debug;
 
@@ -38,4 +43,7 @@ pub enum StoreError {
     /// A stored row could not be read back.
     #[error("a stored reading is not valid: {0}")]
     Corrupt(&'static str),
+    /// Sealing or opening the reading's PHI failed.
+    #[error("the reading's PHI could not be sealed or opened: {0}")]
+    Phi(#[from] auren_phi_crypto::PhiError),
 }

@@ -1,39 +1,48 @@
-//! Readings kept in the Postgres table `heart_rate_readings`.
+//! Readings kept in the Postgres table `heart_rate_readings`, their PHI sealed.
 
 use auren_core::postgres::{Pool, PostgresError};
+use auren_phi_crypto::PhiCrypto;
 use tokio_postgres::Row;
 
 use crate::readings::HeartRateReading;
+use crate::store::sealed::SealedReading;
 use crate::store::{ReadingStore, StoreError};
 
 /// Readings in Postgres, in the table created by `migrations/V1__heart_rate_readings.sql`.
+///
+/// `bpm` and `note` are stored in the TEXT columns `bpm_sealed` and `note_sealed`, sealed
+/// for the row's user and the field name; a database dump shows no PHI.
 #[derive(Debug, Clone)]
 pub struct PostgresReadingStore {
     pool: Pool,
+    phi: PhiCrypto,
 }
 
 impl PostgresReadingStore {
-    /// A store over `pool`; the migrations must have run.
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    /// A store over `pool` that seals with `phi`; the migrations must have run.
+    pub fn new(pool: Pool, phi: PhiCrypto) -> Self {
+        Self { pool, phi }
     }
 }
 
 #[async_trait::async_trait]
 impl ReadingStore for PostgresReadingStore {
     async fn insert(&self, reading: &HeartRateReading) -> Result<(), StoreError> {
+        let sealed = SealedReading::seal(&self.phi, reading).await?;
+
         let client = self.pool.get().await.map_err(PostgresError::Unavailable)?;
         client
             .execute(
-                "INSERT INTO heart_rate_readings (id, user_id, bpm, note, recorded_at, created_at) \
+                "INSERT INTO heart_rate_readings \
+                 (id, user_id, bpm_sealed, note_sealed, recorded_at, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
-                    &reading.id.to_string(),
-                    &reading.user_id,
-                    &i16::try_from(reading.bpm).map_err(|_| StoreError::Corrupt("bpm"))?,
-                    &reading.note,
-                    &reading.recorded_at,
-                    &reading.created_at,
+                    &sealed.id.to_string(),
+                    &sealed.user_id,
+                    &sealed.bpm_sealed,
+                    &sealed.note_sealed,
+                    &sealed.recorded_at,
+                    &sealed.created_at,
                 ],
             )
             .await
@@ -46,25 +55,30 @@ impl ReadingStore for PostgresReadingStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
             .query(
-                "SELECT id, user_id, bpm, note, recorded_at, created_at \
+                "SELECT id, user_id, bpm_sealed, note_sealed, recorded_at, created_at \
                  FROM heart_rate_readings WHERE user_id = $1 \
                  ORDER BY recorded_at DESC, id DESC LIMIT $2",
                 &[&user_id, &limit],
             )
             .await
             .map_err(PostgresError::Query)?;
-        rows.iter().map(reading_from_row).collect()
+        drop(client);
+
+        let mut readings = Vec::with_capacity(rows.len());
+        for row in &rows {
+            readings.push(sealed_from_row(row)?.open(&self.phi).await?);
+        }
+        Ok(readings)
     }
 }
 
-fn reading_from_row(row: &Row) -> Result<HeartRateReading, StoreError> {
+fn sealed_from_row(row: &Row) -> Result<SealedReading, StoreError> {
     let id: String = row.get("id");
-    let bpm: i16 = row.get("bpm");
-    Ok(HeartRateReading {
+    Ok(SealedReading {
         id: id.parse().map_err(|_| StoreError::Corrupt("id"))?,
         user_id: row.get("user_id"),
-        bpm: u16::try_from(bpm).map_err(|_| StoreError::Corrupt("bpm"))?,
-        note: row.get("note"),
+        bpm_sealed: row.get("bpm_sealed"),
+        note_sealed: row.get("note_sealed"),
         recorded_at: row.get("recorded_at"),
         created_at: row.get("created_at"),
     })

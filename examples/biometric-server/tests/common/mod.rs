@@ -13,14 +13,27 @@ use tokio::task::JoinHandle;
 pub struct TestServer {
     pub address: SocketAddr,
     pub client: reqwest::Client,
+    admin_key: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestServer {
     /// Builds the app from `config` and serves it on `127.0.0.1:0`.
+    ///
+    /// Unless the config names one, a fresh bootstrap admin key is generated and passed as
+    /// `AUREN_ADMIN_KEY` would be; [`TestServer::admin_key`] returns it.
     pub async fn start(mut config: ServerConfig) -> Self {
         config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let admin_key = config
+            .admin_key
+            .get_or_insert_with(|| {
+                auren_auth::KeyFormat::default()
+                    .generate()
+                    .expect("random admin key")
+            })
+            .expose_secret()
+            .to_owned();
         let app = App::build(&config).await.expect("the app builds");
         let listener = app.bind(&config).await.expect("bind an ephemeral port");
         let address = listener.local_addr().expect("local address");
@@ -32,6 +45,7 @@ impl TestServer {
         Self {
             address,
             client: reqwest::Client::new(),
+            admin_key,
             shutdown: Some(shutdown),
             task: Some(task),
         }
@@ -47,18 +61,31 @@ impl TestServer {
         format!("http://{}{}", self.address, path)
     }
 
-    /// A bearer key of a fresh `user`-role key for `user_id`, for `Authorization: Bearer`.
-    ///
-    /// Until the auth layer is wired into the server, every caller is the development
-    /// user and the key is ignored.
+    /// A fresh `user`-role key for `user_id`, created over `POST /admin/api-keys`, for
+    /// `Authorization: Bearer`.
     pub async fn user_key(&self, user_id: &str) -> String {
-        let _ = user_id;
-        "auren_development_placeholder".to_owned()
+        self.create_key(&serde_json::json!({"user_id": user_id, "role": "user"}))
+            .await
     }
 
-    /// A bearer key with the `admin` role.
+    /// The bootstrap admin key the server was started with.
     pub async fn admin_key(&self) -> String {
-        "auren_development_placeholder".to_owned()
+        self.admin_key.clone()
+    }
+
+    /// Creates a key over `POST /admin/api-keys` with `body`; returns the secret key.
+    pub async fn create_key(&self, body: &serde_json::Value) -> String {
+        let response = self
+            .client
+            .post(self.url("/admin/api-keys"))
+            .bearer_auth(&self.admin_key)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 201, "creating a key");
+        let created: serde_json::Value = response.json().await.expect("json");
+        created["api_key"].as_str().expect("api_key").to_owned()
     }
 
     /// Shuts down gracefully and waits until the server has stopped.

@@ -1,0 +1,58 @@
+//! Where sealed events go: Postgres, or memory for the embedded default.
+//!
+//! A sink stores batches of [`SealedEvent`]s, answers queries and verifies its chains.
+//! Writing a batch twice must store it once, because the writer retries a batch whose
+//! outcome it could not learn.
+
+mod memory;
+mod postgres;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use memory::{MemorySink, DEFAULT_MEMORY_CAPACITY};
+pub use postgres::PostgresSink;
+
+use crate::{AuditPage, AuditQuery, SealedEvent, SinkError, VerifyReport};
+
+/// Storage for audit events.
+#[async_trait]
+pub trait AuditSink: Debug + Send + Sync + 'static {
+    /// Records that a writer opened the chain `chain_id`, before its first row arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError`] when storage is unreachable; the writer retries.
+    async fn open_chain(&self, chain_id: &str) -> Result<(), SinkError>;
+
+    /// Stores a batch; storing the same batch again changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError`] when storage is unreachable; the writer retries.
+    async fn write_batch(&self, batch: &[SealedEvent]) -> Result<(), SinkError>;
+
+    /// One page of events, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError`] when storage is unreachable.
+    async fn query(&self, query: &AuditQuery) -> Result<AuditPage, SinkError>;
+
+    /// Verifies every chain, or only the rows with `from <= timestamp < to`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError`] when storage is unreachable.
+    async fn verify(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<VerifyReport, SinkError>;
+}
+
+/// A sink shared between the writer, the admin router and the command line.
+pub type SharedSink = Arc<dyn AuditSink>;

@@ -1,0 +1,256 @@
+//! The verification cache: recent lookups by digest, so the hot path skips the database.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use moka::sync::Cache;
+
+use crate::store::StoredKey;
+use crate::KeyDigest;
+
+/// Entries the cache holds at most, unless configured.
+pub const DEFAULT_MAX_ENTRIES: u64 = 100_000;
+
+/// How long a found key stays cached at most: the safety net should a notice be lost.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+
+/// How long an unknown digest stays cached, so floods of made-up keys skip the database.
+pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(5);
+
+/// What a cached lookup found.
+#[derive(Debug, Clone)]
+pub enum CachedLookup {
+    /// A stored key.
+    Known(Arc<StoredKey>),
+    /// No key has this digest.
+    Unknown,
+}
+
+/// A bounded cache of key lookups in front of a slow [`KeyStore`](crate::KeyStore).
+///
+/// Entries expire after a TTL (30 s for found keys, 5 s for unknown digests) and are
+/// dropped on every change notice from
+/// [`InvalidationListener`](crate::InvalidationListener).
+///
+/// **The fill race.** A lookup that read a key from the database just before it was revoked
+/// may try to cache it just after the revocation notice was handled, which would bring the
+/// revoked key back until the TTL ends. To prevent that, every invalidation bumps an
+/// epoch, and a fill caches its result only if the epoch is still the one it read before
+/// going to the database ([`VerificationCache::fill`]). The check and the insert happen
+/// under a lock that invalidations take exclusively, so no invalidation can slip between.
+///
+/// While the cache is not *live* (the listener has lost its connection, so notices may be
+/// missed) it is empty and caches nothing: every verification goes to the database.
+///
+/// # Example
+///
+/// ```
+/// use auren_auth::{CachedLookup, VerificationCache};
+/// # let digest = auren_auth::KeyDigest::of(&auren_auth::KeyFormat::default().generate().unwrap());
+///
+/// let cache = VerificationCache::new();
+/// let ticket = cache.ticket();
+/// cache.invalidate(&digest); // a revocation lands while the lookup runs
+/// assert!(!cache.fill(ticket, digest, CachedLookup::Unknown));
+/// assert!(cache.get(&digest).is_none());
+/// ```
+#[derive(Debug)]
+pub struct VerificationCache {
+    known: Cache<KeyDigest, Arc<StoredKey>>,
+    unknown: Cache<KeyDigest, ()>,
+    epoch: AtomicU64,
+    live: AtomicBool,
+    gate: RwLock<()>,
+}
+
+/// The epoch a lookup started in; see [`VerificationCache::fill`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillTicket(u64);
+
+impl Default for VerificationCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl VerificationCache {
+    /// A live cache with the default bounds and TTLs.
+    pub fn new() -> Self {
+        Self::with_limits(DEFAULT_MAX_ENTRIES, DEFAULT_TTL, DEFAULT_NEGATIVE_TTL)
+    }
+
+    /// A live cache of at most `max_entries`, keeping found keys for `ttl` and unknown
+    /// digests for `negative_ttl`.
+    pub fn with_limits(max_entries: u64, ttl: Duration, negative_ttl: Duration) -> Self {
+        // Two caches with fixed TTLs rather than one with per-entry expiry: a hit on the
+        // hot path is measurably cheaper.
+        Self {
+            known: Cache::builder()
+                .max_capacity(max_entries)
+                .time_to_live(ttl)
+                .build(),
+            unknown: Cache::builder()
+                .max_capacity(max_entries)
+                .time_to_live(negative_ttl)
+                .build(),
+            epoch: AtomicU64::new(0),
+            live: AtomicBool::new(true),
+            gate: RwLock::new(()),
+        }
+    }
+
+    /// The cached lookup of `digest`, if any.
+    pub fn get(&self, digest: &KeyDigest) -> Option<CachedLookup> {
+        if let Some(stored) = self.known.get(digest) {
+            return Some(CachedLookup::Known(stored));
+        }
+        self.unknown.get(digest).map(|()| CachedLookup::Unknown)
+    }
+
+    /// Marks the start of a lookup: take the ticket *before* reading the store.
+    pub fn ticket(&self) -> FillTicket {
+        FillTicket(self.epoch.load(Ordering::Acquire))
+    }
+
+    /// Caches the result of a lookup that started with `ticket`, unless an invalidation
+    /// happened since (or the cache is not live). Returns whether it was cached.
+    pub fn fill(&self, ticket: FillTicket, digest: KeyDigest, lookup: CachedLookup) -> bool {
+        let _gate = self.read_gate();
+        let current = self.epoch.load(Ordering::Acquire);
+        if current != ticket.0 || !self.live.load(Ordering::Acquire) {
+            tracing::trace!("a key lookup raced an invalidation; not caching it");
+            return false;
+        }
+        match lookup {
+            CachedLookup::Known(stored) => self.known.insert(digest, stored),
+            CachedLookup::Unknown => self.unknown.insert(digest, ()),
+        }
+        true
+    }
+
+    /// Drops the entry of `digest` and voids every fill in flight.
+    pub fn invalidate(&self, digest: &KeyDigest) {
+        let _gate = self.write_gate();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.known.invalidate(digest);
+        self.unknown.invalidate(digest);
+    }
+
+    /// Drops every entry and voids every fill in flight.
+    pub fn invalidate_all(&self) {
+        let _gate = self.write_gate();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.known.invalidate_all();
+        self.unknown.invalidate_all();
+    }
+
+    /// Turns caching on or off; either way the cache is emptied.
+    ///
+    /// The invalidation listener turns it off while it cannot hear notices.
+    pub fn set_live(&self, live: bool) {
+        let _gate = self.write_gate();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.live.store(live, Ordering::Release);
+        self.known.invalidate_all();
+        self.unknown.invalidate_all();
+    }
+
+    /// Whether the cache currently caches.
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    // A panic cannot happen while a gate is held (the guarded code only touches atomics and
+    // the cache), so a poisoned lock still guards consistent state.
+    fn read_gate(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_gate(&self) -> RwLockWriteGuard<'_, ()> {
+        self.gate
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{KeyFormat, KeyRecord, NewKey};
+    use auren_core::Role;
+
+    fn stored() -> (KeyDigest, CachedLookup) {
+        let key = KeyFormat::default().generate().expect("random");
+        let digest = KeyDigest::of(&key);
+        let record = KeyRecord::new(NewKey::new("u", Role::User), "p".into(), chrono::Utc::now());
+        let lookup = CachedLookup::Known(Arc::new(StoredKey { record, digest }));
+        (digest, lookup)
+    }
+
+    #[test]
+    fn a_fill_without_invalidation_is_cached() {
+        let cache = VerificationCache::new();
+        let (digest, lookup) = stored();
+        let ticket = cache.ticket();
+        assert!(cache.fill(ticket, digest, lookup));
+        assert!(matches!(cache.get(&digest), Some(CachedLookup::Known(_))));
+    }
+
+    #[test]
+    fn a_fill_that_started_before_a_revocation_is_not_cached() {
+        let cache = VerificationCache::new();
+        let (digest, lookup) = stored();
+        let ticket = cache.ticket();
+        cache.invalidate(&digest);
+        assert!(!cache.fill(ticket, digest, lookup));
+        assert!(cache.get(&digest).is_none());
+    }
+
+    #[test]
+    fn an_invalidation_after_the_fill_removes_it() {
+        let cache = VerificationCache::new();
+        let (digest, lookup) = stored();
+        assert!(cache.fill(cache.ticket(), digest, lookup));
+        cache.invalidate(&digest);
+        assert!(cache.get(&digest).is_none());
+    }
+
+    #[test]
+    fn a_cache_that_is_not_live_caches_nothing() {
+        let cache = VerificationCache::new();
+        let (digest, lookup) = stored();
+        cache.set_live(false);
+        assert!(!cache.fill(cache.ticket(), digest, lookup.clone()));
+        cache.set_live(true);
+        assert!(cache.fill(cache.ticket(), digest, lookup));
+    }
+
+    /// Threads fill and invalidate the same digest at random; after the last
+    /// invalidation, nothing that started before it may be cached.
+    #[test]
+    fn racing_fills_never_outlive_the_last_invalidation() {
+        for _ in 0..200 {
+            let cache = Arc::new(VerificationCache::new());
+            let (digest, lookup) = stored();
+            let tickets: Vec<FillTicket> = (0..4).map(|_| cache.ticket()).collect();
+
+            let fillers: Vec<_> = tickets
+                .into_iter()
+                .map(|ticket| {
+                    let cache = Arc::clone(&cache);
+                    let lookup = lookup.clone();
+                    std::thread::spawn(move || cache.fill(ticket, digest, lookup))
+                })
+                .collect();
+            cache.invalidate(&digest);
+            for filler in fillers {
+                filler.join().expect("filler thread");
+            }
+
+            assert!(cache.get(&digest).is_none(), "a stale fill survived");
+        }
+    }
+}
