@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use moka::sync::Cache;
+use auren_core::{ttl_cache, TtlCache};
 
 use crate::store::StoredKey;
 use crate::KeyDigest;
@@ -17,6 +17,10 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 
 /// How long an unknown digest stays cached, so floods of made-up keys skip the database.
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(5);
+
+/// Hashes digests: they are uniformly random, so a fast hasher with a random seed per cache
+/// spreads them as well as SipHash would, at a fraction of the cost.
+type DigestHasher = foldhash::fast::RandomState;
 
 /// What a cached lookup found.
 #[derive(Debug, Clone)]
@@ -57,8 +61,8 @@ pub enum CachedLookup {
 /// ```
 #[derive(Debug)]
 pub struct VerificationCache {
-    known: Cache<KeyDigest, Arc<StoredKey>>,
-    unknown: Cache<KeyDigest, ()>,
+    known: TtlCache<KeyDigest, Arc<StoredKey>, DigestHasher>,
+    unknown: TtlCache<KeyDigest, (), DigestHasher>,
     epoch: AtomicU64,
     live: AtomicBool,
     gate: RwLock<()>,
@@ -80,20 +84,22 @@ impl VerificationCache {
         Self::with_limits(DEFAULT_MAX_ENTRIES, DEFAULT_TTL, DEFAULT_NEGATIVE_TTL)
     }
 
-    /// A live cache of at most `max_entries`, keeping found keys for `ttl` and unknown
+    /// A live cache of at most `max_entries` found keys and as many unknown digests (each
+    /// rounded up to a multiple of 16 shards), keeping found keys for `ttl` and unknown
     /// digests for `negative_ttl`.
     pub fn with_limits(max_entries: u64, ttl: Duration, negative_ttl: Duration) -> Self {
-        // Two caches with fixed TTLs rather than one with per-entry expiry: a hit on the
-        // hot path is measurably cheaper.
+        // Two caches with fixed TTLs rather than one with per-entry expiry, so a valid key
+        // costs one probe. Digests are uniformly random, so a fast (seeded) hasher suffices.
+        let max_entries = usize::try_from(max_entries).unwrap_or(usize::MAX);
+        let shards = ttl_cache::DEFAULT_SHARDS;
         Self {
-            known: Cache::builder()
-                .max_capacity(max_entries)
-                .time_to_live(ttl)
-                .build(),
-            unknown: Cache::builder()
-                .max_capacity(max_entries)
-                .time_to_live(negative_ttl)
-                .build(),
+            known: TtlCache::with_hasher(max_entries, ttl, shards, DigestHasher::default()),
+            unknown: TtlCache::with_hasher(
+                max_entries,
+                negative_ttl,
+                shards,
+                DigestHasher::default(),
+            ),
             epoch: AtomicU64::new(0),
             live: AtomicBool::new(true),
             gate: RwLock::new(()),

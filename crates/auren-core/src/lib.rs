@@ -12,6 +12,7 @@
 //!   into request extensions for the layers and handlers behind it.
 //! - [`Clock`]: the current time behind a trait, so time-dependent logic is testable
 //!   without sleeping.
+//! - [`TtlCache`]: a bounded, expiring, sharded map for lookups on the hot path.
 //! - `postgres` (feature `postgres`): connection pools and the embedded SQL migrations.
 //!
 //! # Example
@@ -39,6 +40,7 @@ mod error_body;
 mod extract;
 mod identity;
 mod request_id;
+pub mod ttl_cache;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -51,3 +53,4 @@ pub use identity::{CallerIdentity, KeyId, KeyIdError, Role, RoleError};
 pub use request_id::{
     RequestId, RequestIdLayer, RequestIdService, UlidRequestIds, REQUEST_ID_HEADER,
 };
+pub use ttl_cache::TtlCache;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use moka::sync::Cache;
+use auren_core::TtlCache;
 use ring::aead::LessSafeKey;
 
 use crate::data_key::{DataKey, DataKeyId};
@@ -80,7 +80,7 @@ pub(crate) struct CachedDataKey {
     key: DataKey,
     id_text: String,
     aad_prefix: Vec<u8>,
-    users: Option<Cache<String, Arc<LessSafeKey>>>,
+    users: Option<TtlCache<String, Arc<LessSafeKey>>>,
 }
 
 impl fmt::Debug for CachedDataKey {
@@ -94,10 +94,8 @@ impl fmt::Debug for CachedDataKey {
 impl CachedDataKey {
     /// A data key whose derived keys are cached as `config` says.
     pub(crate) fn cached(key: DataKey, config: &CacheConfig) -> Self {
-        let users = Cache::builder()
-            .max_capacity(config.max_users)
-            .time_to_live(config.ttl)
-            .build();
+        // User ids may be chosen by callers, so their hasher is the flood-resistant default.
+        let users = TtlCache::new(entries(config.max_users), config.ttl);
         Self::with_users(key, Some(users))
     }
 
@@ -106,7 +104,7 @@ impl CachedDataKey {
         Self::with_users(key, None)
     }
 
-    fn with_users(key: DataKey, users: Option<Cache<String, Arc<LessSafeKey>>>) -> Self {
+    fn with_users(key: DataKey, users: Option<TtlCache<String, Arc<LessSafeKey>>>) -> Self {
         Self {
             id_text: key.id.to_string(),
             aad_prefix: derive::aad_prefix(key.id),
@@ -147,7 +145,7 @@ impl CachedDataKey {
 /// The caches of one [`PhiCrypto`](crate::PhiCrypto).
 pub(crate) struct KeyCache {
     config: CacheConfig,
-    data_keys: Cache<DataKeyId, Arc<CachedDataKey>>,
+    data_keys: TtlCache<DataKeyId, Arc<CachedDataKey>>,
     active: RwLock<Option<(Arc<CachedDataKey>, Instant)>>,
 }
 
@@ -155,17 +153,14 @@ impl fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyCache")
             .field("config", &self.config)
-            .field("data_keys", &self.data_keys.entry_count())
+            .field("data_keys", &self.data_keys.len())
             .finish_non_exhaustive()
     }
 }
 
 impl KeyCache {
     pub(crate) fn new(config: CacheConfig) -> Self {
-        let data_keys = Cache::builder()
-            .max_capacity(config.max_data_keys)
-            .time_to_live(config.ttl)
-            .build();
+        let data_keys = TtlCache::new(entries(config.max_data_keys), config.ttl);
         Self {
             config,
             data_keys,
@@ -203,4 +198,9 @@ impl KeyCache {
     pub(crate) fn insert_data_key(&self, key: Arc<CachedDataKey>) {
         self.data_keys.insert(key.id(), key);
     }
+}
+
+/// A configured entry count as a capacity; beyond `usize` it is unbounded in effect.
+fn entries(max: u64) -> usize {
+    usize::try_from(max).unwrap_or(usize::MAX)
 }
