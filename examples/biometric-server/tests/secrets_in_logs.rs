@@ -249,7 +249,10 @@ async fn a_full_session_logged_at_trace_leaks_no_secret() {
     let logs = String::from_utf8_lossy(&buffer.lock().expect("log buffer")).into_owned();
     if with_postgres {
         // The `log` bridge works: the driver's own statement logs were captured and scanned.
-        assert!(logs.contains("tokio_postgres"), "the driver's logs are captured");
+        assert!(
+            logs.contains("tokio_postgres"),
+            "the driver's logs are captured"
+        );
     }
     assert!(
         logs.contains("TRACE") || logs.contains("DEBUG"),
