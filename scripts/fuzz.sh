@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh 60         # a minute per target
 #   scripts/fuzz.sh 600 api_key phi_sealed   # only these targets
 #
-# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz --locked`).
+# Needs cargo-fuzz (`cargo install cargo-fuzz --locked`); its nightly-only flags are enabled
+# on the stable toolchain with RUSTC_BOOTSTRAP=1.
 # A crash stops the run and leaves its input under fuzz/artifacts/<target>/; turn it into
 # a regression test (see fuzz/regressions/README.md) before fixing it.
 set -euo pipefail
@@ -17,7 +18,7 @@ shift || true
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    mapfile -t targets < <(cargo +nightly fuzz list)
+    mapfile -t targets < <(RUSTC_BOOTSTRAP=1 cargo fuzz list)
 fi
 
 for target in "${targets[@]}"; do
@@ -28,7 +29,7 @@ for target in "${targets[@]}"; do
     if [ -d "fuzz/regressions/${target}" ]; then
         seeds=("fuzz/regressions/${target}")
     fi
-    cargo +nightly fuzz run "${target}" "fuzz/corpus/${target}" "${seeds[@]}" -- \
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "${target}" "fuzz/corpus/${target}" "${seeds[@]}" -- \
         -max_total_time="${seconds}" -max_len=4096 -timeout=10 -rss_limit_mb=2048
 done
 echo "== every target ran ${seconds}s without a crash"

@@ -19,6 +19,7 @@ const MAX_DETAIL_CHARS: usize = 200;
 /// | not JSON, or not UTF-8 | 400 | `invalid_json` |
 /// | JSON of the wrong shape or types | 422 | `invalid_body` |
 /// | larger than the body limit | 413 | `payload_too_large` |
+/// | stopped arriving (tower-http's `RequestBodyTimeoutLayer`) | 408 | `request_timeout` |
 ///
 /// The details quote no value from the body, only field names and positions.
 ///
@@ -73,11 +74,29 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             "unsupported_media_type",
             "Send the body with content-type: application/json.",
         ),
+        other if is_body_timeout(other) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request body stopped arriving before it was complete.",
+        ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
         }
         _ => ApiError::bad_request("invalid_body", "The request body could not be read."),
     }
+}
+
+/// Whether reading the body failed because tower-http's `RequestBodyTimeoutLayer` gave up
+/// waiting for it (a client that stops sending mid-body).
+fn is_body_timeout(rejection: &JsonRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Keeps serde's description of *where* a body is wrong but none of its values: quoted

@@ -32,6 +32,11 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 /// How long a caller waits for a free connection, or for a new one to open.
 pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long one statement may run before Postgres cancels it, unless the URL sets its own
+/// `options`: a locked table or a slow query then ends in an error (a 503 to the caller)
+/// instead of holding the request and its connection for as long as the lock is held.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// An arbitrary constant that serialises migrations between instances starting together.
 const MIGRATION_LOCK_ID: i64 = 0x6175_7265_6e5f_6d31;
 
@@ -72,12 +77,19 @@ pub fn connect(url: &str) -> Result<Pool, PostgresError> {
 
 /// A pool for `url` with at most `max_size` connections.
 ///
+/// Every connection's statements are cancelled after [`DEFAULT_STATEMENT_TIMEOUT`] unless
+/// the URL passes its own `options` (for example `?options=-c%20statement_timeout%3D0`).
+///
 /// # Errors
 ///
 /// As for [`connect`].
 pub fn connect_with_size(url: &str, max_size: usize) -> Result<Pool, PostgresError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(PostgresError::InvalidUrl)?;
     config.connect_timeout(DEFAULT_POOL_TIMEOUT);
+    if config.get_options().is_none() {
+        let timeout_ms = DEFAULT_STATEMENT_TIMEOUT.as_millis();
+        config.options(format!("-c statement_timeout={timeout_ms}"));
+    }
 
     let manager = Manager::from_config(
         config,

@@ -15,6 +15,7 @@ use fred::prelude::{Builder, ClientLike, ReconnectPolicy};
 use http::Request;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServerConfig;
@@ -25,6 +26,10 @@ use crate::store::{InMemoryReadingStore, PostgresReadingStore, ReadingStore};
 
 /// The largest request body accepted, in bytes (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a request body may take to arrive, so a client that stops sending mid-body
+/// (slowloris) gets `408` instead of holding its connection and handler forever.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long start-up waits for Redis before going on without it.
 const REDIS_CONNECT_WAIT: Duration = Duration::from_secs(2);
@@ -249,6 +254,7 @@ fn router(
         .fallback(|| async { ApiError::not_found() })
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().to_response::<axum::body::Body>(None)
         }))

@@ -33,7 +33,7 @@ mod state;
 mod store;
 mod webhooks;
 
-pub use app::{App, StartError, MAX_BODY_BYTES};
+pub use app::{App, StartError, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 pub use config::{ConfigError, LogFormat, ServerConfig, DEFAULT_LISTEN};
 pub use logging::init as init_logging;
 pub use rate_limiting::{OnRedisFailure, RateLimitConfig};

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use fred::prelude::{Client, KeysInterface};
+use fred::prelude::{Client, ClientLike, KeysInterface};
+use fred::types::config::Options;
 use fred::types::{Expiration, SetOptions};
 
 use super::{ReplayError, ReplayStore, KEY_NAMESPACE};
@@ -75,7 +76,17 @@ impl fmt::Debug for RedisReplayStore {
 impl ReplayStore for RedisReplayStore {
     async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, ReplayError> {
         let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
-        let set = self.client.set::<Option<String>, _, _>(
+        // Fail fast and never retry: a SET queued while the client reconnects would reach
+        // Redis after this check had already answered 503, and mark as seen a delivery
+        // that was refused, so the provider's retry would be refused as a replay.
+        let options = Options {
+            max_attempts: Some(1),
+            timeout: Some(self.timeout),
+            fail_fast: true,
+            ..Options::default()
+        };
+        let client = self.client.with_options(&options);
+        let set = client.set::<Option<String>, _, _>(
             self.key(id),
             1,
             Some(Expiration::PX(millis)),
