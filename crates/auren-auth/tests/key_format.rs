@@ -13,7 +13,8 @@ proptest! {
     fn generated_keys_always_parse(prefix in "[a-z]{1,10}_") {
         let format = KeyFormat::with_prefix(prefix).expect("valid prefix");
         let key = format.generate().expect("random");
-        prop_assert_eq!(key.expose_secret().len(), format.prefix().len() + RANDOM_CHARS + CHECKSUM_CHARS);
+        let expected_len = format.prefix().len() + RANDOM_CHARS + CHECKSUM_CHARS;
+        prop_assert_eq!(key.expose_secret().len(), expected_len);
         prop_assert_eq!(format.parse(key.expose_secret()), Ok(key));
     }
 

@@ -41,7 +41,8 @@
 //!
 //! let reading = BloodPressure { systolic: 120, diastolic: 80 };
 //! let stored = phi.encrypt_phi_field_in(&reading, "user_1", "blood_pressure").await?;
-//! let opened: BloodPressure = phi.decrypt_phi_field_in(&stored, "user_1", "blood_pressure").await?;
+//! let opened: BloodPressure =
+//!     phi.decrypt_phi_field_in(&stored, "user_1", "blood_pressure").await?;
 //! assert_eq!(opened, reading);
 //!
 //! // The same value in another column does not open.

@@ -374,7 +374,8 @@ async fn reencrypt_moves_every_value_to_the_active_key_and_resumes() {
         client
             .execute(
                 "INSERT INTO heart_rate_readings \
-                 (id, user_id, bpm_sealed, note_sealed, recorded_at) VALUES ($1, $2, $3, $4, now())",
+                 (id, user_id, bpm_sealed, note_sealed, recorded_at) \
+                 VALUES ($1, $2, $3, $4, now())",
                 &[&id, &user, &bpm_sealed, &note_sealed],
             )
             .await

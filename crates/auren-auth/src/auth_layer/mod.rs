@@ -1,7 +1,8 @@
 //! [`AuthLayer`]: every request is attributed to an active API key or refused.
 //!
 //! The layer reads `Authorization: Bearer <key>`, verifies the key through
-//! [`ApiKeys`](crate::ApiKeys) and, on success, puts the [`CallerIdentity`](auren_core::CallerIdentity) into the
+//! [`ApiKeys`](crate::ApiKeys) and, on success, puts the
+//! [`CallerIdentity`](auren_core::CallerIdentity) into the
 //! request's extensions (for the handlers and inner layers, such as rate limiting) and
 //! into the response's extensions (for outer layers, such as audit).
 //!
