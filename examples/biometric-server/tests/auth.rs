@@ -201,11 +201,7 @@ async fn key_life_cycle_in_postgres() {
     let Some(db) = auren_testing::TestDatabase::create().await else {
         return;
     };
-    let config = ServerConfig {
-        database_url: Some(db.url().to_owned()),
-        ..ServerConfig::for_tests()
-    };
-    let server = TestServer::start(config).await;
+    let server = TestServer::on_postgres(&db).await;
     life_cycle(&server).await;
     server.stop().await;
 }
@@ -368,11 +364,7 @@ async fn malformed_authorization_values_get_401_in_postgres() {
     let Some(db) = auren_testing::TestDatabase::create().await else {
         return;
     };
-    let config = ServerConfig {
-        database_url: Some(db.url().to_owned()),
-        ..ServerConfig::for_tests()
-    };
-    let server = TestServer::start(config).await;
+    let server = TestServer::on_postgres(&db).await;
     malformed_authorization_values(&server).await;
     server.stop().await;
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use biometric_server::{ReadingList, ServerConfig};
+use biometric_server::ReadingList;
 use common::TestServer;
 use serde_json::json;
 
@@ -17,11 +17,7 @@ async fn a_database_dump_shows_no_phi() {
     let Some(db) = auren_testing::TestDatabase::create().await else {
         return;
     };
-    let config = ServerConfig {
-        database_url: Some(db.url().to_owned()),
-        ..ServerConfig::for_tests()
-    };
-    let server = TestServer::start(config).await;
+    let server = TestServer::on_postgres(&db).await;
     let key = server.user_key("alice").await;
 
     for (bpm, note) in [(BPM, Some(NOTE)), (BPM, None)] {

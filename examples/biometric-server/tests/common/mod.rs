@@ -51,6 +51,15 @@ impl TestServer {
         }
     }
 
+    /// A server whose stores are in the test database `db`.
+    pub async fn on_postgres(db: &auren_testing::TestDatabase) -> Self {
+        Self::start(ServerConfig {
+            database_url: Some(db.url().to_owned()),
+            ..ServerConfig::for_tests()
+        })
+        .await
+    }
+
     /// An in-memory server.
     pub async fn in_memory() -> Self {
         Self::start(ServerConfig::for_tests()).await
