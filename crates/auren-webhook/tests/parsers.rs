@@ -6,17 +6,6 @@ use auren_webhook::{WebhookProvider, WebhookScheme, WebhookSecret};
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 
-const NAMES: [&str; 8] = [
-    "x-webhook-signature",
-    "x-webhook-timestamp",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "stripe-signature",
-    "x-hub-signature-256",
-    "x-github-delivery",
-];
-
 fn header_values() -> impl Strategy<Value = Vec<(usize, Vec<u8>)>> {
     let value = prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..120),
@@ -24,7 +13,7 @@ fn header_values() -> impl Strategy<Value = Vec<(usize, Vec<u8>)>> {
         "(t=[0-9]{1,12}|v1=[0-9a-f]{0,70}|v1,[A-Za-z0-9+/=]{0,50})([, ].{0,20}){0,4}"
             .prop_map(String::into_bytes),
     ];
-    proptest::collection::vec((0..NAMES.len(), value), 0..6)
+    proptest::collection::vec((0..scheme::ALL_HEADER_NAMES.len(), value), 0..6)
 }
 
 proptest! {
@@ -46,7 +35,7 @@ proptest! {
         let mut headers = HeaderMap::new();
         for (name, value) in values {
             if let Ok(value) = HeaderValue::from_bytes(&value) {
-                headers.append(NAMES[name], value);
+                headers.append(scheme::ALL_HEADER_NAMES[name], value);
             }
         }
         for scheme in WebhookScheme::ALL {

@@ -104,6 +104,23 @@ impl SignedHeaders {
     }
 }
 
+/// Every header that any scheme reads, for tools that build arbitrary header maps (fuzz
+/// targets, property tests).
+///
+/// ```
+/// assert!(auren_webhook::scheme::ALL_HEADER_NAMES.contains(&"stripe-signature"));
+/// ```
+pub const ALL_HEADER_NAMES: [&str; 8] = [
+    auren::SIGNATURE_HEADER,
+    auren::TIMESTAMP_HEADER,
+    standard::ID_HEADER,
+    standard::TIMESTAMP_HEADER,
+    standard::SIGNATURE_HEADER,
+    stripe::SIGNATURE_HEADER,
+    github::SIGNATURE_HEADER,
+    github::DELIVERY_HEADER,
+];
+
 impl WebhookScheme {
     /// Every scheme.
     pub const ALL: [Self; 4] = [Self::Auren, Self::Standard, Self::Stripe, Self::Github];
