@@ -47,6 +47,7 @@ mod error;
 mod event;
 mod layer;
 mod logger;
+pub mod metrics;
 pub mod partitions;
 mod query;
 mod sink;

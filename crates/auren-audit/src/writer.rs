@@ -2,11 +2,15 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
+use crate::metrics::{
+    record_queue_depth, record_rejected, record_write_duration, record_write_failure,
+    record_written,
+};
 use crate::{AuditEvent, ChainState, RecordError, SealedEvent, SharedSink};
 
 /// What happens to a request whose event finds the queue full.
@@ -181,6 +185,7 @@ impl AuditWriter {
                 QueueFullPolicy::Wait => Handoff::Full(Box::new(event)),
                 QueueFullPolicy::Reject => {
                     self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                    record_rejected();
                     tracing::warn!("the audit queue is full; a request was refused");
                     Handoff::Refused(RecordError::QueueFull)
                 }
@@ -284,6 +289,7 @@ impl Drain {
 
     async fn write(&mut self, events: Vec<AuditEvent>) {
         let depth = self.receiver.len();
+        record_queue_depth(depth);
         if depth > self.config.queue_capacity / 2 {
             tracing::warn!(
                 queue_depth = depth,
@@ -295,10 +301,17 @@ impl Drain {
         let batch = Arc::new(batch);
         self.retry("write audit events", |sink| {
             let batch = batch.clone();
-            async move { sink.write_batch(&batch).await }
+            async move {
+                let started = Instant::now();
+                let result = sink.write_batch(&batch).await;
+                record_write_duration(started.elapsed());
+                result
+            }
         })
         .await;
 
+        record_written(batch.len());
+        record_queue_depth(self.receiver.len());
         self.counters
             .written
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -331,6 +344,8 @@ impl Drain {
                     failures += 1;
                     self.counters.write_failures.fetch_add(1, Ordering::Relaxed);
                     self.counters.failing.store(true, Ordering::Relaxed);
+                    record_write_failure();
+                    record_queue_depth(self.receiver.len());
                     tracing::warn!(
                         error = %error,
                         attempt = failures,

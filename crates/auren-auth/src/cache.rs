@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use auren_core::{ttl_cache, TtlCache};
 
+use crate::metrics::{record_cache_lookup, CacheResult};
 use crate::store::StoredKey;
 use crate::KeyDigest;
 
@@ -106,12 +107,21 @@ impl VerificationCache {
         }
     }
 
-    /// The cached lookup of `digest`, if any.
+    /// The cached lookup of `digest`, if any. Each call counts as a `hit`, `negative_hit`
+    /// or `miss` in [`AUTH_CACHE_LOOKUPS_TOTAL`](crate::metrics::AUTH_CACHE_LOOKUPS_TOTAL).
     pub fn get(&self, digest: &KeyDigest) -> Option<CachedLookup> {
         if let Some(stored) = self.known.get(digest) {
+            record_cache_lookup(CacheResult::Hit);
             return Some(CachedLookup::Known(stored));
         }
-        self.unknown.get(digest).map(|()| CachedLookup::Unknown)
+
+        let found = self.unknown.get(digest).map(|()| CachedLookup::Unknown);
+        let result = match found {
+            Some(_) => CacheResult::NegativeHit,
+            None => CacheResult::Miss,
+        };
+        record_cache_lookup(result);
+        found
     }
 
     /// Marks the start of a lookup: take the ticket *before* reading the store.

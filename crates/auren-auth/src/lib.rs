@@ -55,6 +55,7 @@ mod digest;
 mod invalidation;
 mod keys;
 mod last_used;
+pub mod metrics;
 mod record;
 mod rejection;
 mod require_role;

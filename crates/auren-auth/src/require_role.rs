@@ -92,6 +92,7 @@ where
             None => AuthRejection::MissingCredentials,
         };
 
+        crate::metrics::record_failure(&rejection);
         let request_id = RequestId::from_extensions(request.extensions());
         let key_id = CallerIdentity::from_extensions(request.extensions())
             .map(|caller| caller.key_id().to_string())

@@ -13,6 +13,8 @@
 //! - [`Clock`]: the current time behind a trait, so time-dependent logic is testable
 //!   without sleeping.
 //! - [`TtlCache`]: a bounded, expiring, sharded map for lookups on the hot path.
+//! - [`RequestMetricsLayer`]: requests by outcome and their latency, as [`metrics`] names
+//!   them.
 //! - `postgres` (feature `postgres`): connection pools and the embedded SQL migrations.
 //!
 //! # Example
@@ -39,7 +41,9 @@ mod error;
 mod error_body;
 mod extract;
 mod identity;
+pub mod metrics;
 mod request_id;
+mod request_metrics;
 pub mod ttl_cache;
 
 #[cfg(feature = "postgres")]
@@ -53,4 +57,5 @@ pub use identity::{CallerIdentity, KeyId, KeyIdError, Role, RoleError};
 pub use request_id::{
     RequestId, RequestIdLayer, RequestIdService, UlidRequestIds, REQUEST_ID_HEADER,
 };
+pub use request_metrics::{RequestMetricsFuture, RequestMetricsLayer, RequestMetricsService};
 pub use ttl_cache::TtlCache;

@@ -11,6 +11,7 @@ use ring::aead::LessSafeKey;
 use crate::data_key::{DataKey, DataKeyId};
 use crate::derive;
 use crate::error::PhiError;
+use crate::metrics::{record_cache_lookup, KeyCacheKind};
 
 /// How the key caches are sized and how long entries live.
 ///
@@ -132,7 +133,9 @@ impl CachedDataKey {
         let Some(users) = &self.users else {
             return Ok(Arc::new(derive::user_key(&self.key, user_id)?));
         };
-        if let Some(key) = users.get(user_id) {
+        let cached = users.get(user_id);
+        record_cache_lookup(KeyCacheKind::DerivedKey, cached.is_some());
+        if let Some(key) = cached {
             return Ok(key);
         }
 

@@ -62,6 +62,7 @@ mod data_key;
 mod derive;
 mod error;
 mod master_key;
+pub mod metrics;
 mod phi;
 mod reencrypt;
 mod rotation;

@@ -13,6 +13,7 @@ use crate::cache::{CacheConfig, CachedDataKey, KeyCache};
 use crate::data_key::{DataKey, DataKeyId};
 use crate::error::PhiError;
 use crate::master_key::MasterKey;
+use crate::metrics::{record_cache_lookup, record_operation, KeyCacheKind, Operation};
 use crate::sealed::SealedValue;
 use crate::store::KeyStore;
 
@@ -266,6 +267,13 @@ impl PhiCrypto {
     where
         T: Serialize + ?Sized,
     {
+        record_operation(Operation::Encrypt, self.seal_value(value, context).await)
+    }
+
+    async fn seal_value<T>(&self, value: &T, context: PhiContext<'_>) -> Result<String, PhiError>
+    where
+        T: Serialize + ?Sized,
+    {
         let mut plaintext = Zeroizing::new(Vec::with_capacity(16));
         ciborium::into_writer(value, &mut *plaintext).map_err(|_| PhiError::Encode)?;
 
@@ -282,10 +290,12 @@ impl PhiCrypto {
     where
         T: DeserializeOwned,
     {
-        let plaintext = self.open(stored, context).await?;
-        ciborium::from_reader(plaintext.as_slice()).map_err(|_| PhiError::Decode {
-            expected: std::any::type_name::<T>(),
-        })
+        let opened = self.open(stored, context).await.and_then(|plaintext| {
+            ciborium::from_reader(plaintext.as_slice()).map_err(|_| PhiError::Decode {
+                expected: std::any::type_name::<T>(),
+            })
+        });
+        record_operation(Operation::Decrypt, opened)
     }
 
     /// Re-seals `stored` under the active data key when another key sealed it, without
@@ -304,8 +314,8 @@ impl PhiCrypto {
             return Ok(None);
         }
 
-        let plaintext = self.open(stored, context).await?;
-        self.seal(&active, plaintext, context).map(Some)
+        let plaintext = record_operation(Operation::Decrypt, self.open(stored, context).await)?;
+        record_operation(Operation::Encrypt, self.seal(&active, plaintext, context)).map(Some)
     }
 
     /// The id of the data key new values are sealed with.
@@ -383,8 +393,12 @@ impl PhiCrypto {
     }
 
     async fn active_key(&self) -> Result<Arc<CachedDataKey>, PhiError> {
-        if let Some(active) = self.inner.cache.as_ref().and_then(KeyCache::active) {
-            return Ok(active);
+        if let Some(cache) = &self.inner.cache {
+            let active = cache.active();
+            record_cache_lookup(KeyCacheKind::DataKey, active.is_some());
+            if let Some(active) = active {
+                return Ok(active);
+            }
         }
         self.refresh_active().await
     }
@@ -414,13 +428,12 @@ impl PhiCrypto {
     }
 
     async fn data_key(&self, id: DataKeyId) -> Result<Arc<CachedDataKey>, PhiError> {
-        if let Some(key) = self
-            .inner
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.data_key(id))
-        {
-            return Ok(key);
+        if let Some(cache) = &self.inner.cache {
+            let cached = cache.data_key(id);
+            record_cache_lookup(KeyCacheKind::DataKey, cached.is_some());
+            if let Some(key) = cached {
+                return Ok(key);
+            }
         }
 
         let stored = self

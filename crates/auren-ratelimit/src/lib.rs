@@ -53,6 +53,7 @@ mod gcra;
 pub mod headers;
 pub mod layer;
 mod limiter;
+pub mod metrics;
 mod policy;
 mod store;
 

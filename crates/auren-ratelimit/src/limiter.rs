@@ -1,11 +1,13 @@
 //! The limiter: a store, plus the timeout, circuit breaker and failure policy around it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use auren_core::{KeyId, SharedClock, SystemClock};
 
 use crate::breaker::{CircuitBreaker, Permit, Transition};
+use crate::metrics::{record_decision, record_store_available, record_store_error};
 use crate::{
     ConfigError, FailurePolicy, KeyStatus, MemoryStore, RateLimitDecision, RateLimitStore,
     StatusPage, StoreError,
@@ -67,6 +69,9 @@ struct Inner {
     fallback: Option<MemoryStore>,
     breaker: CircuitBreaker,
     timeout: Duration,
+    /// Whether a check has set the availability gauge yet: the recorder may have been
+    /// installed after the limiter was built.
+    availability_recorded: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -121,6 +126,7 @@ impl RateLimiter {
                 fallback,
                 breaker,
                 timeout,
+                availability_recorded: AtomicBool::new(false),
             }),
         }
     }
@@ -139,7 +145,7 @@ impl RateLimiter {
     /// a future; `None` when [`check`](Self::check) must be awaited.
     pub fn check_in_place(&self, key: KeyId, limit: u32) -> Option<CheckOutcome> {
         match &self.inner.backend {
-            Backend::Memory(store) => Some(CheckOutcome::Decided(store.check_now(key, limit))),
+            Backend::Memory(store) => Some(decided(store.check_now(key, limit))),
             Backend::Remote(_) => None,
         }
     }
@@ -150,7 +156,7 @@ impl RateLimiter {
     pub async fn check(&self, key: KeyId, limit: u32) -> CheckOutcome {
         let inner = &*self.inner;
         let store = match &inner.backend {
-            Backend::Memory(store) => return CheckOutcome::Decided(store.check_now(key, limit)),
+            Backend::Memory(store) => return decided(store.check_now(key, limit)),
             Backend::Remote(store) => store,
         };
 
@@ -168,11 +174,16 @@ impl RateLimiter {
             Ok(decision) => {
                 if inner.breaker.on_success() == Some(Transition::Recovered) {
                     tracing::warn!("rate-limit store answers again; limits are shared again");
+                    record_store_available(true);
+                } else if !inner.availability_recorded.load(Ordering::Relaxed) {
+                    inner.availability_recorded.store(true, Ordering::Relaxed);
+                    record_store_available(true);
                 }
-                CheckOutcome::Decided(decision)
+                decided(decision)
             }
             Err(error) => {
                 if inner.breaker.on_failure() == Some(Transition::Opened) {
+                    record_store_available(false);
                     tracing::warn!(
                         error = %error,
                         policy = inner.policy.name(),
@@ -186,7 +197,9 @@ impl RateLimiter {
     }
 
     fn degrade(&self, key: KeyId, limit: u32, error: &StoreError) -> CheckOutcome {
+        record_store_error();
         tracing::debug!(key_id = %key, error = %error, "rate-limit store unavailable");
+
         match (&self.inner.policy, &self.inner.fallback) {
             (FailurePolicy::FailOpen, _) => CheckOutcome::Unchecked,
             (policy @ FailurePolicy::LocalFallback { .. }, Some(fallback)) => {
@@ -195,7 +208,7 @@ impl RateLimiter {
                 } else {
                     policy.fallback_limit(limit).unwrap_or(1)
                 };
-                CheckOutcome::Decided(fallback.check_now(key, local_limit))
+                decided(fallback.check_now(key, local_limit))
             }
             _ => CheckOutcome::Unavailable,
         }
@@ -238,6 +251,12 @@ impl RateLimiter {
             Backend::Remote(store) => store.as_ref(),
         }
     }
+}
+
+/// The outcome of a decision, counted.
+fn decided(decision: RateLimitDecision) -> CheckOutcome {
+    record_decision(&decision);
+    CheckOutcome::Decided(decision)
 }
 
 async fn bounded<T>(
@@ -340,6 +359,7 @@ impl RateLimiterBuilder {
         };
 
         let breaker = CircuitBreaker::new(self.failure_threshold, self.cool_down, self.clock);
+        record_store_available(true);
         Ok(RateLimiter::from_parts(
             Backend::Remote(self.store),
             self.policy,

@@ -60,6 +60,7 @@
 
 mod error;
 mod layer;
+pub mod metrics;
 mod provider;
 pub mod replay;
 pub mod scheme;

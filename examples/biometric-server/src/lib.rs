@@ -22,6 +22,7 @@
 mod admin_bootstrap;
 mod app;
 mod audit_wiring;
+mod bare;
 mod caller;
 mod config;
 mod health;
@@ -34,6 +35,7 @@ mod store;
 mod webhooks;
 
 pub use app::{App, StartError, BODY_READ_TIMEOUT, MAX_BODY_BYTES};
+pub use bare::bare_router;
 pub use config::{ConfigError, LogFormat, ServerConfig, DEFAULT_LISTEN};
 pub use logging::init as init_logging;
 pub use rate_limiting::{OnRedisFailure, RateLimitConfig};

@@ -80,6 +80,7 @@ fn refuse<B: From<Bytes>>(
     request_id: Option<RequestId>,
     key_prefix: Option<&str>,
 ) -> Response<B> {
+    crate::metrics::record_failure(rejection);
     tracing::warn!(
         request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
         code = rejection.code(),

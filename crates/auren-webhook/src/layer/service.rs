@@ -47,6 +47,7 @@ where
                 let request_id = RequestId::from_extensions(request.extensions());
                 match admit(&layer, request).await {
                     Ok((request, replay_ids)) => {
+                        crate::metrics::record_accepted();
                         let response = inner.call(request).await?;
                         if response.status().is_server_error() {
                             forget(&layer, &replay_ids).await;
@@ -54,6 +55,7 @@ where
                         Ok(response)
                     }
                     Err(rejection) => {
+                        crate::metrics::record_rejection(&rejection);
                         tracing::debug!(
                             provider = layer.provider.name(),
                             code = rejection.code(),
