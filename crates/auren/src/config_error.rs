@@ -66,7 +66,7 @@ impl fmt::Display for ConfigProblem {
 /// .unwrap_err();
 ///
 /// let variables: Vec<&str> = error.problems().iter().map(|p| p.variable()).collect();
-/// assert_eq!(variables, ["REDIS_URL", "AUREN_RATE_LIMIT_ON_FAILURE"]);
+/// assert_eq!(variables, ["AUREN_RATE_LIMIT_ON_FAILURE", "REDIS_URL"]);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
@@ -91,7 +91,8 @@ impl ConfigError {
         self.problems.extend(other.problems);
     }
 
-    /// Every problem found, in the order the settings were read.
+    /// Every problem found: those of single variables in the order they were read, then
+    /// those that span variables or formats ([`AurenConfig::validate`](crate::AurenConfig::validate)).
     pub fn problems(&self) -> &[ConfigProblem] {
         &self.problems
     }

@@ -12,7 +12,8 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let auren = Auren::start(AurenConfig::from_env()?).await?;
+//! // `AurenConfig::from_env()?` reads the same settings from the environment.
+//! let auren = Auren::start(AurenConfig::default()).await?;
 //!
 //! let app: Router = Router::new()
 //!     .route("/readings", get(|| async { "[]" }))
