@@ -8,8 +8,9 @@ use axum::Router;
 use crate::stack::Auren;
 
 impl Auren {
-    /// The admin API — `/api-keys`, `/audit-logs`, `/rate-limits` — behind an API key
-    /// with the `admin` role. Nest it where the host wants it, usually `/admin`.
+    /// The admin API — `/api-keys`, `/audit-logs`, `/rate-limits` and, unless metrics are
+    /// `off`, the Prometheus scrape route `/metrics` — behind an API key with the `admin`
+    /// role. Nest it where the host wants it, usually `/admin`.
     ///
     /// # Example
     ///
@@ -30,10 +31,17 @@ impl Auren {
     where
         S: Clone + Send + Sync + 'static,
     {
-        Router::new()
+        let mut admin = Router::new()
             .merge(auren_admin::api_keys::router(Arc::clone(self.keys())))
-            .merge(auren_admin::audit_logs::router(Arc::clone(self.audit_sink())))
-            .merge(auren_admin::rate_limits::router(self.limiter().clone()))
+            .merge(auren_admin::audit_logs::router(Arc::clone(
+                self.audit_sink(),
+            )))
+            .merge(auren_admin::rate_limits::router(self.limiter().clone()));
+        if let Some(handle) = self.prometheus() {
+            admin = admin.merge(auren_admin::metrics::router(handle.clone()));
+        }
+
+        admin
             .layer(RequireRoleLayer::admin())
             .layer(AuthLayer::new(Arc::clone(self.keys())))
     }

@@ -21,6 +21,7 @@ pub const DEFAULT_AUDIT_PATHS: &[&str] = &["/"];
 /// | `AUREN_ADMIN_KEY` | an `auren_…` key registered as an admin key at start-up | unset |
 /// | `AUREN_AUDIT_PATHS` | comma-separated path prefixes whose requests are audited | `/` |
 /// | `AUREN_RATE_LIMIT_ON_FAILURE`, `AUREN_RATE_LIMIT_TIMEOUT_MS` | see [`RateLimitSettings`] | |
+/// | `AUREN_METRICS` | `prometheus` or `off`, see [`MetricsExport`](crate::MetricsExport) | `prometheus` |
 ///
 /// Empty values count as unset. Reading checks every variable and reports every problem
 /// together ([`ConfigError`]); a configuration built in code is checked by
@@ -66,6 +67,9 @@ pub struct AurenConfig {
     /// Rate limiting.
     #[cfg(feature = "ratelimit")]
     pub rate_limit: RateLimitSettings,
+    /// How metrics are exported.
+    #[cfg(feature = "admin")]
+    pub metrics: crate::MetricsExport,
 }
 
 impl AurenConfig {
@@ -126,6 +130,17 @@ impl AurenConfig {
 
         #[cfg(feature = "ratelimit")]
         read_rate_limit(&lookup, &mut config.rate_limit, &mut problems);
+
+        #[cfg(feature = "admin")]
+        if let Some(text) = lookup("AUREN_METRICS") {
+            match crate::MetricsExport::parse(text.trim()) {
+                Some(export) => config.metrics = export,
+                None => problems.push(ConfigProblem::new(
+                    "AUREN_METRICS",
+                    "expected `prometheus` or `off`",
+                )),
+            }
+        }
 
         // Checks that span variables, and the formats, are the same as for a config built
         // in code; the problems found while reading come first.
@@ -192,7 +207,10 @@ impl AurenConfig {
     #[cfg(feature = "audit")]
     pub fn audited_paths(&self) -> Vec<String> {
         if self.audit_paths.is_empty() {
-            DEFAULT_AUDIT_PATHS.iter().map(|&path| path.to_owned()).collect()
+            DEFAULT_AUDIT_PATHS
+                .iter()
+                .map(|&path| path.to_owned())
+                .collect()
         } else {
             self.audit_paths.clone()
         }
@@ -255,6 +273,8 @@ impl fmt::Debug for AurenConfig {
             .field("audit_writer", &self.audit_writer);
         #[cfg(feature = "ratelimit")]
         debug.field("rate_limit", &self.rate_limit);
+        #[cfg(feature = "admin")]
+        debug.field("metrics", &self.metrics);
         debug.finish()
     }
 }
@@ -276,7 +296,11 @@ mod tests {
     }
 
     fn variables(error: &ConfigError) -> Vec<&str> {
-        error.problems().iter().map(ConfigProblem::variable).collect()
+        error
+            .problems()
+            .iter()
+            .map(ConfigProblem::variable)
+            .collect()
     }
 
     #[test]
@@ -299,6 +323,7 @@ mod tests {
             ("AUREN_AUDIT_PATHS", "api"),
             ("AUREN_RATE_LIMIT_ON_FAILURE", "sometimes"),
             ("AUREN_RATE_LIMIT_TIMEOUT_MS", "0"),
+            ("AUREN_METRICS", "statsd"),
         ])
         .expect_err("all invalid");
 
@@ -310,6 +335,7 @@ mod tests {
             [
                 "AUREN_ADMIN_KEY",
                 "AUREN_AUDIT_PATHS",
+                "AUREN_METRICS",
                 "AUREN_RATE_LIMIT_ON_FAILURE",
                 "AUREN_RATE_LIMIT_TIMEOUT_MS",
                 "DATABASE_URL",

@@ -13,7 +13,9 @@ const REDIS_CONNECT_WAIT: Duration = Duration::from_secs(2);
 /// A Postgres pool with every pending migration applied, or `None` without a URL.
 pub(crate) async fn postgres(url: Option<&str>) -> Result<Option<Pool>, StartError> {
     let Some(url) = url else {
-        tracing::info!("DATABASE_URL is unset: keys, PHI data keys and audit events stay in memory");
+        tracing::info!(
+            "DATABASE_URL is unset: keys, PHI data keys and audit events stay in memory"
+        );
         return Ok(None);
     };
 

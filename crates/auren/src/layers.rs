@@ -4,14 +4,15 @@
 //!
 //! 1. request id: every response carries `x-request-id`, every log line and audit event
 //!    the same ULID;
-//! 2. error body: every error response has the shared JSON body with that id;
-//! 3. audit: records each request to an audited path once its response is known, so
+//! 2. request metrics: every answered request counted by outcome, with its latency;
+//! 3. error body: every error response has the shared JSON body with that id;
+//! 4. audit: records each request to an audited path once its response is known, so
 //!    requests turned away by auth or the rate limiter are recorded too;
-//! 4. auth: an active API key, or `401`;
-//! 5. rate limit: the key's own limit, or `429`;
-//! 6. the host's service.
+//! 5. auth: an active API key, or `401`;
+//! 6. rate limit: the key's own limit, or `429`;
+//! 7. the host's service.
 //!
-//! Layers 1 to 3 wrap the whole application ([`EdgeLayer`]); 4 and 5 wrap the routes that
+//! Layers 1 to 4 wrap the whole application ([`EdgeLayer`]); 5 and 6 wrap the routes that
 //! need a key ([`KeyLayer`]), so public routes such as `/health` or signed webhooks sit
 //! outside them. [`SecurityLayer`] is both halves for a service that is all private.
 
@@ -19,15 +20,17 @@ use std::sync::Arc;
 
 use auren_audit::{AuditLayer, AuditWriter};
 use auren_auth::{ApiKeys, AuthLayer};
-use auren_core::{ErrorBodyLayer, RequestIdLayer};
+use auren_core::{ErrorBodyLayer, RequestIdLayer, RequestMetricsLayer};
 use auren_ratelimit::{RateLimitLayer, RateLimiter};
 use tower::layer::util::Stack;
 use tower::Layer;
 
-type EdgeStack = Stack<AuditLayer, Stack<ErrorBodyLayer, RequestIdLayer>>;
+type EdgeStack =
+    Stack<AuditLayer, Stack<ErrorBodyLayer, Stack<RequestMetricsLayer, RequestIdLayer>>>;
 type KeyStack = Stack<RateLimitLayer, AuthLayer>;
 
-/// Request id, error body and audit: the layers around a whole application.
+/// Request id, request metrics, error body and audit: the layers around a whole
+/// application.
 ///
 /// # Example
 ///
@@ -61,7 +64,10 @@ impl EdgeLayer {
         Self {
             stack: Stack::new(
                 audit,
-                Stack::new(ErrorBodyLayer::new(), RequestIdLayer::new()),
+                Stack::new(
+                    ErrorBodyLayer::new(),
+                    Stack::new(RequestMetricsLayer::new(), RequestIdLayer::new()),
+                ),
             ),
         }
     }

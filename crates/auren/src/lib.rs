@@ -39,30 +39,73 @@
 //!
 //! [`Auren`] and the layers need `auth`, `phi`, `audit` and `ratelimit`.
 
-#[cfg(all(feature = "auth", feature = "phi", feature = "audit", feature = "ratelimit"))]
+#[cfg(all(
+    feature = "auth",
+    feature = "phi",
+    feature = "audit",
+    feature = "ratelimit"
+))]
 mod admin_key;
 #[cfg(all(feature = "admin", feature = "phi"))]
 mod admin_routes;
 mod config;
 mod config_error;
-#[cfg(all(feature = "auth", feature = "phi", feature = "audit", feature = "ratelimit"))]
+#[cfg(all(
+    feature = "auth",
+    feature = "phi",
+    feature = "audit",
+    feature = "ratelimit"
+))]
 mod connect;
 #[cfg(all(feature = "auth", feature = "audit", feature = "ratelimit"))]
 mod layers;
+#[cfg(feature = "admin")]
+mod metrics_export;
 #[cfg(feature = "ratelimit")]
 mod rate_limit_settings;
-#[cfg(all(feature = "auth", feature = "phi", feature = "audit", feature = "ratelimit"))]
+#[cfg(all(
+    feature = "auth",
+    feature = "phi",
+    feature = "audit",
+    feature = "ratelimit"
+))]
+mod service_health;
+#[cfg(all(
+    feature = "auth",
+    feature = "phi",
+    feature = "audit",
+    feature = "ratelimit"
+))]
 mod stack;
 
-#[cfg(all(feature = "auth", feature = "phi", feature = "audit", feature = "ratelimit"))]
+#[cfg(all(
+    feature = "auth",
+    feature = "phi",
+    feature = "audit",
+    feature = "ratelimit"
+))]
 pub use admin_key::BOOTSTRAP_ADMIN_USER;
 pub use config::{AurenConfig, DEFAULT_AUDIT_PATHS};
 pub use config_error::{ConfigError, ConfigProblem};
 #[cfg(all(feature = "auth", feature = "audit", feature = "ratelimit"))]
 pub use layers::{EdgeLayer, KeyLayer, SecurityLayer};
+#[cfg(feature = "admin")]
+pub use metrics_export::MetricsExport;
 #[cfg(feature = "ratelimit")]
 pub use rate_limit_settings::{OnRedisFailure, RateLimitSettings};
-#[cfg(all(feature = "auth", feature = "phi", feature = "audit", feature = "ratelimit"))]
+#[cfg(all(
+    feature = "auth",
+    feature = "phi",
+    feature = "audit",
+    feature = "ratelimit"
+))]
+pub use service_health::{ServiceHealth, ServiceState};
+#[cfg(all(
+    feature = "auth",
+    feature = "phi",
+    feature = "audit",
+    feature = "ratelimit"
+))]
 pub use stack::{Auren, StartError};
 
 /// Shared building blocks: request ids, the error body, caller identity, Postgres.

@@ -87,6 +87,8 @@ pub struct Auren {
     postgres: Option<Pool>,
     redis: Option<Client>,
     created_admin_key: Option<ApiKey>,
+    #[cfg(feature = "admin")]
+    metrics: Option<auren_admin::metrics::PrometheusHandle>,
     /// Keeps the key cache's invalidation listener running while the stack lives.
     _key_listener: Option<InvalidationListener>,
 }
@@ -102,13 +104,17 @@ impl Auren {
     pub async fn start(config: AurenConfig) -> Result<Self, StartError> {
         config.validate()?;
 
+        // First, so that what the parts record while starting is kept.
+        #[cfg(feature = "admin")]
+        let metrics = (config.metrics == crate::MetricsExport::Prometheus)
+            .then(auren_admin::metrics::install_prometheus_recorder);
+
         let postgres = crate::connect::postgres(config.database_url.as_deref()).await?;
         let redis = crate::connect::redis(config.redis_url.as_deref()).await?;
 
         let phi = start_phi(&config, postgres.as_ref()).await?;
         let (keys, key_listener) = start_keys(&config, postgres.as_ref())?;
-        let created_admin_key =
-            crate::admin_key::ensure(&keys, config.admin_key.as_ref()).await?;
+        let created_admin_key = crate::admin_key::ensure(&keys, config.admin_key.as_ref()).await?;
         let limiter = start_limiter(&config, redis.as_ref())?;
         let (audit, audit_sink) = start_audit(config.audit_writer, postgres.as_ref()).await;
 
@@ -122,6 +128,8 @@ impl Auren {
             postgres,
             redis,
             created_admin_key,
+            #[cfg(feature = "admin")]
+            metrics,
             _key_listener: key_listener,
         })
     }
@@ -131,7 +139,7 @@ impl Auren {
         SecurityLayer::new(self.edge_layer(), self.key_layer())
     }
 
-    /// Request id, error body and audit, around the whole application.
+    /// Request id, request metrics, error body and audit, around the whole application.
     pub fn edge_layer(&self) -> EdgeLayer {
         EdgeLayer::new(self.audit.clone(), self.audit_paths.clone())
     }
@@ -174,6 +182,12 @@ impl Auren {
     /// The Redis client, when `REDIS_URL` is set.
     pub fn redis(&self) -> Option<&Client> {
         self.redis.as_ref()
+    }
+
+    /// The Prometheus handle, unless [`AurenConfig::metrics`] is `Off`.
+    #[cfg(feature = "admin")]
+    pub fn prometheus(&self) -> Option<&auren_admin::metrics::PrometheusHandle> {
+        self.metrics.as_ref()
     }
 
     /// The admin key created at start-up because none existed, once; a secret to hand to

@@ -1,17 +1,15 @@
-//! Assembling the server: stores, routes and the auren layers around them.
+//! Assembling the server: the auren stack, the stores, the routes and the layers.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auren_auth::{ApiKeys, AuthLayer, RequireRoleLayer};
-use auren_core::postgres::{self, PostgresError};
-use auren_core::{ApiError, ErrorBodyLayer, RequestId, RequestIdLayer};
+use auren::core::{ApiError, RequestId};
+use auren::Auren;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use fred::prelude::{Builder, ClientLike, ReconnectPolicy};
 use http::Request;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -19,7 +17,6 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServerConfig;
-use crate::health::{self, Dependencies};
 use crate::readings;
 use crate::state::AppState;
 use crate::store::{InMemoryReadingStore, PostgresReadingStore, ReadingStore};
@@ -31,35 +28,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// (slowloris) gets `408` instead of holding its connection and handler forever.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long start-up waits for Redis before going on without it.
-const REDIS_CONNECT_WAIT: Duration = Duration::from_secs(2);
-
 /// A server that failed to start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
-    /// Postgres could not be reached or migrated.
-    #[error("Postgres (DATABASE_URL) is not usable: {0}")]
-    Postgres(#[from] PostgresError),
-    /// The Redis client could not be built.
-    #[error("Redis (REDIS_URL) is not usable: {0}")]
-    Redis(#[from] fred::error::Error),
-    /// PHI encryption could not start: above all, a `PHI_MASTER_KEY` that cannot unwrap
-    /// the stored data keys.
-    #[error("PHI encryption (PHI_MASTER_KEY) is not usable: {0}")]
-    Phi(#[from] auren_phi_crypto::PhiError),
-    /// Postgres is configured but no PHI master key is.
-    #[error("PHI_MASTER_KEY is required when DATABASE_URL is set")]
-    PhiMasterKeyMissing,
-    /// The admin key (`AUREN_ADMIN_KEY`) could not be registered, or none created.
-    #[error("the admin key (AUREN_ADMIN_KEY) could not be set up: {0}")]
-    AdminKey(#[from] auren_auth::KeyError),
+    /// The auren stack could not start: a service, the PHI master key, the admin key.
+    #[error(transparent)]
+    Auren(#[from] auren::StartError),
     /// A webhook provider (`AUREN_WEBHOOK_SECRET_<NAME>`) could not be set up.
     #[error("a webhook provider is not usable: {0}")]
-    Webhook(#[from] auren_webhook::WebhookConfigError),
-    /// The rate-limit configuration is not usable.
-    #[error("rate limiting is not usable: {0}")]
-    RateLimit(#[from] auren_ratelimit::ConfigError),
+    Webhook(#[from] auren::webhook::WebhookConfigError),
     /// The listening socket could not be opened.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -88,46 +66,38 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct App {
     router: Router,
-    dependencies: Dependencies,
-    /// Keeps the key cache's invalidation listener running while the app lives.
-    _key_listener: Option<auren_auth::InvalidationListener>,
-    /// The PHI access log's writer, flushed when the server stops.
-    audit: crate::audit_wiring::ServerAudit,
+    auren: Arc<Auren>,
 }
 
 impl App {
-    /// Connects to the configured services, applies pending migrations and builds the
-    /// router. Services that are not configured are replaced by in-memory backends.
+    /// Starts the auren stack (connecting to the configured services and applying
+    /// pending migrations, or in memory) and builds the router.
+    ///
+    /// When no admin key exists yet, one is created and printed once on stdout as
+    /// `AUREN_ADMIN_KEY=auren_…`, for the operator to store.
     ///
     /// # Errors
     ///
-    /// [`StartError`] when Postgres cannot be reached or migrated, or the Redis client
-    /// cannot be built.
+    /// [`StartError`] naming the part that cannot start.
     pub async fn build(config: &ServerConfig) -> Result<Self, StartError> {
-        let dependencies = connect_dependencies(config).await?;
+        let mut auren = Auren::start(config.auren.clone()).await?;
+        if let Some(admin_key) = auren.take_created_admin_key() {
+            println!("AUREN_ADMIN_KEY={}", admin_key.expose_secret());
+        }
 
-        let phi = crate::phi::start(config, dependencies.postgres.as_ref()).await?;
-        let readings: Arc<dyn ReadingStore> = match &dependencies.postgres {
+        let phi = auren.phi().clone();
+        let readings: Arc<dyn ReadingStore> = match auren.postgres() {
             Some(pool) => Arc::new(PostgresReadingStore::new(pool.clone(), phi)),
             None => Arc::new(InMemoryReadingStore::new(phi)),
         };
-        let state = AppState {
-            readings,
-            dependencies: dependencies.clone(),
-        };
 
-        let replay = crate::webhooks::replay_store(&dependencies, &config.webhooks);
+        let replay = crate::webhooks::replay_store(&auren, &config.webhooks);
         let webhooks = crate::webhooks::routes(&config.webhooks, &replay)?;
 
-        let auth = crate::admin_bootstrap::start(config, dependencies.postgres.as_ref()).await?;
-        let limiter =
-            crate::rate_limiting::limiter(&config.rate_limit, dependencies.redis.as_ref())?;
-        let audit = crate::audit_wiring::ServerAudit::start(dependencies.postgres.as_ref()).await;
+        let auren = Arc::new(auren);
         Ok(Self {
-            router: router(state, &auth.keys, webhooks, &audit, limiter),
-            dependencies,
-            _key_listener: auth.listener,
-            audit,
+            router: router(AppState { readings }, &auren, webhooks),
+            auren,
         })
     }
 
@@ -167,102 +137,43 @@ impl App {
         let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
-        // Every in-flight request has finished: flush its audit events before closing.
-        self.audit.shutdown().await;
+        // Every in-flight request has finished: write its audit events, then close.
+        self.auren.shutdown().await;
         served?;
 
-        if let Some(redis) = &self.dependencies.redis {
-            let _ = redis.quit().await;
-        }
-        if let Some(pool) = &self.dependencies.postgres {
-            pool.close();
-        }
         tracing::info!("server stopped");
         Ok(())
     }
 }
 
-async fn connect_dependencies(config: &ServerConfig) -> Result<Dependencies, StartError> {
-    let postgres = match &config.database_url {
-        Some(url) => {
-            let pool = postgres::connect(url)?;
-            postgres::run_migrations(&pool).await?;
-            tracing::info!("readings are stored in Postgres");
-            Some(pool)
-        }
-        None => {
-            tracing::info!("DATABASE_URL is unset: readings are kept in memory and lost at exit");
-            None
-        }
-    };
-
-    let redis = match &config.redis_url {
-        Some(url) => {
-            let client = Builder::from_config(fred::prelude::Config::from_url(url)?)
-                .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
-                .build()?;
-            client.connect();
-            if tokio::time::timeout(REDIS_CONNECT_WAIT, client.wait_for_connect())
-                .await
-                .is_err()
-            {
-                tracing::warn!("Redis is not reachable yet; the client keeps trying");
-            }
-            Some(client)
-        }
-        None => {
-            tracing::info!("REDIS_URL is unset: in-memory backends serve in its place");
-            None
-        }
-    };
-
-    Ok(Dependencies { postgres, redis })
-}
-
-fn router(
-    state: AppState,
-    keys: &Arc<ApiKeys>,
-    webhooks: Router<AppState>,
-    audit: &crate::audit_wiring::ServerAudit,
-    limiter: auren_ratelimit::RateLimiter,
-) -> Router {
+fn router(state: AppState, auren: &Arc<Auren>, webhooks: Router<AppState>) -> Router {
+    // `/api/*` needs a key, and each key has its rate limit.
     let api = Router::new()
         .route("/biometrics", get(readings::list_heart_rate))
         .route(
             "/biometrics/heart-rate",
             post(readings::create_heart_rate).get(readings::list_heart_rate),
-        );
-    // `/api/*` needs a key. Layers added before the auth layer run inside it (rate limiting).
-    let api = api
-        .layer(auren_ratelimit::RateLimitLayer::new(limiter.clone()))
-        .layer(AuthLayer::new(Arc::clone(keys)));
-
-    // `/admin/*` needs an admin key. Merge more admin routers here, before the layers.
-    let admin = Router::new()
-        .merge(auren_admin::api_keys::router(Arc::clone(keys)))
-        .merge(auren_admin::audit_logs::router(audit.sink()))
-        .merge(auren_admin::rate_limits::router(limiter))
-        .layer(RequireRoleLayer::admin())
-        .layer(AuthLayer::new(Arc::clone(keys)));
+        )
+        .layer(auren.key_layer());
 
     Router::new()
-        .route("/health", get(health::health))
         .nest("/api", api)
-        .nest("/admin", admin)
+        // Keys, audit query, rate limits and metrics, behind an admin key.
+        .nest("/admin", auren.admin_router())
         // `/webhooks/*` is authenticated by each provider's signature, not by an API key.
         .merge(webhooks)
         .fallback(|| async { ApiError::not_found() })
         .with_state(state)
+        .merge(crate::health::router(Arc::clone(auren)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().to_response::<axum::body::Body>(None)
         }))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        // Outside auth, so refused requests are recorded too; inside the request id.
-        .layer(audit.layer())
-        .layer(ErrorBodyLayer::new())
-        .layer(RequestIdLayer::new())
+        // Request id, metrics, error body and audit: outside auth, so refused requests
+        // are recorded too.
+        .layer(auren.edge_layer())
 }
 
 /// The span of one request: method, path and request id, never a query or a header.

@@ -2,14 +2,13 @@
 
 use std::sync::Arc;
 
-use auren_core::{CallerIdentity, KeyId, Role};
+use auren::core::{CallerIdentity, KeyId, Role};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::health::Dependencies;
 use crate::readings;
 use crate::state::AppState;
 use crate::store::ReadingStore;
@@ -29,9 +28,9 @@ use crate::store::ReadingStore;
 /// use biometric_server::{bare_router, InMemoryReadingStore, ReadingStore};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let phi = auren_phi_crypto::PhiCrypto::builder(
-///     auren_phi_crypto::MasterKey::generate().unwrap(),
-///     auren_phi_crypto::InMemoryKeyStore::new(),
+/// let phi = auren::phi_crypto::PhiCrypto::builder(
+///     auren::phi_crypto::MasterKey::generate().unwrap(),
+///     auren::phi_crypto::InMemoryKeyStore::new(),
 /// )
 /// .build()
 /// .await
@@ -42,10 +41,7 @@ use crate::store::ReadingStore;
 /// # });
 /// ```
 pub fn bare_router(readings: Arc<dyn ReadingStore>, user_id: &str) -> Router {
-    let state = AppState {
-        readings,
-        dependencies: Dependencies::default(),
-    };
+    let state = AppState { readings };
     let caller = CallerIdentity::new(user_id, KeyId::new(), Role::User, u32::MAX);
 
     let api = Router::new()
@@ -77,12 +73,14 @@ mod tests {
     use tower::ServiceExt;
 
     async fn store() -> Arc<dyn ReadingStore> {
-        let master = auren_phi_crypto::MasterKey::generate().expect("random");
-        let phi =
-            auren_phi_crypto::PhiCrypto::builder(master, auren_phi_crypto::InMemoryKeyStore::new())
-                .build()
-                .await
-                .expect("in-memory PHI");
+        let master = auren::phi_crypto::MasterKey::generate().expect("random");
+        let phi = auren::phi_crypto::PhiCrypto::builder(
+            master,
+            auren::phi_crypto::InMemoryKeyStore::new(),
+        )
+        .build()
+        .await
+        .expect("in-memory PHI");
         Arc::new(InMemoryReadingStore::new(phi))
     }
 

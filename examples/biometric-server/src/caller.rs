@@ -1,6 +1,6 @@
 //! Who is calling: the one place that decides the caller of a request.
 
-use auren_core::{ApiError, CallerIdentity};
+use auren::core::{ApiError, CallerIdentity};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::StatusCode;

@@ -1,8 +1,9 @@
 //! The server's configuration, read once from the environment at start-up.
 
-use std::borrow::Cow;
-use std::fmt;
 use std::net::SocketAddr;
+
+use auren::AurenConfig;
+pub use auren::{ConfigError, ConfigProblem};
 
 use crate::webhooks::WebhookConfig;
 
@@ -19,21 +20,21 @@ pub enum LogFormat {
     Json,
 }
 
-/// The example server's configuration.
+/// The path prefixes audited when `AUREN_AUDIT_PATHS` is unset; `/health` is not.
+pub const AUDITED_PATHS: [&str; 3] = ["/api", "/admin", "/webhooks"];
+
+/// The example server's configuration: its own settings beside the stack's.
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
 /// | `AUREN_LISTEN` | address and port to listen on | `127.0.0.1:8888` |
-/// | `DATABASE_URL` | Postgres for readings; in memory when unset | unset |
-/// | `REDIS_URL` | Redis; in memory when unset | unset |
 /// | `AUREN_LOG_FORMAT` | `text` or `json` | `text` |
-/// | `AUREN_RATE_LIMIT_ON_FAILURE` | `open`, `closed` or `local` (`RateLimitConfig`) | `local` |
-/// | `AUREN_ADMIN_KEY` | an `auren_…` key registered as an admin key at start-up | unset |
 /// | `AUREN_WEBHOOK_SECRET_<NAME>`, `AUREN_WEBHOOK_SCHEME_<NAME>` | see [`WebhookConfig`] | none |
-/// | `PHI_MASTER_KEY` | 32 bytes, base64; seals PHI; required with `DATABASE_URL` | ephemeral |
+/// | `DATABASE_URL`, `REDIS_URL`, `PHI_MASTER_KEY`, `AUREN_ADMIN_KEY`, ... | see [`AurenConfig`] | in memory |
 ///
-/// Empty values count as unset. `Debug` never shows the URLs, which may hold passwords,
-/// nor the master key.
+/// `AUREN_AUDIT_PATHS` defaults to [`AUDITED_PATHS`] here. Empty values count as unset.
+/// Every invalid variable is reported at once. `Debug` never shows the URLs, which may
+/// hold passwords, nor any key.
 ///
 /// # Example
 ///
@@ -45,32 +46,27 @@ pub enum LogFormat {
 ///     _ => None,
 /// })
 /// .unwrap();
-/// assert!(config.database_url.is_none());
+/// assert!(config.auren.database_url.is_none());
 ///
-/// let error = ServerConfig::from_lookup(|name| {
-///     (name == "AUREN_LISTEN").then(|| "nowhere".to_owned())
+/// let error = ServerConfig::from_lookup(|name| match name {
+///     "AUREN_LISTEN" => Some("nowhere".to_owned()),
+///     "AUREN_LOG_FORMAT" => Some("yaml".to_owned()),
+///     _ => None,
 /// })
 /// .unwrap_err();
-/// assert_eq!(error.variable(), "AUREN_LISTEN");
+/// let variables: Vec<&str> = error.problems().iter().map(|p| p.variable()).collect();
+/// assert_eq!(variables, ["AUREN_LISTEN", "AUREN_LOG_FORMAT"]);
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The address to listen on.
     pub listen: SocketAddr,
-    /// Postgres connection URL; `None` keeps everything in memory.
-    pub database_url: Option<String>,
-    /// Redis connection URL; `None` keeps everything in memory.
-    pub redis_url: Option<String>,
     /// How log lines are written.
     pub log_format: LogFormat,
-    /// An admin key to register at start-up (`AUREN_ADMIN_KEY`); a secret.
-    pub admin_key: Option<auren_auth::ApiKey>,
-    /// The PHI master key; `None` in memory mode makes the server use an ephemeral one.
-    pub phi_master_key: Option<auren_phi_crypto::MasterKey>,
     /// The webhook providers (`AUREN_WEBHOOK_SECRET_<NAME>`); secrets.
     pub webhooks: WebhookConfig,
-    /// Rate limiting (`AUREN_RATE_LIMIT_ON_FAILURE`).
-    pub rate_limit: crate::RateLimitConfig,
+    /// The auren stack: services, keys, audit, rate limits.
+    pub auren: AurenConfig,
 }
 
 impl ServerConfig {
@@ -78,17 +74,28 @@ impl ServerConfig {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the first invalid variable.
+    /// A [`ConfigError`] naming every invalid variable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut config = Self::from_lookup(|name| std::env::var(name).ok())?;
+        let config = Self::from_lookup(|name| std::env::var(name).ok());
 
         // A lookup cannot list names, so webhook providers are found in the whole
         // environment (variables whose name or value is not Unicode are skipped).
         let vars = std::env::vars_os().filter_map(|(name, value)| {
             Some((name.into_string().ok()?, value.into_string().ok()?))
         });
-        config.webhooks = WebhookConfig::from_vars(vars)?;
-        Ok(config)
+        let webhooks = WebhookConfig::from_vars(vars);
+
+        match (config, webhooks) {
+            (Ok(mut config), Ok(webhooks)) => {
+                config.webhooks = webhooks;
+                Ok(config)
+            }
+            (Ok(_), Err(problems)) | (Err(problems), Ok(_)) => Err(problems),
+            (Err(mut problems), Err(more)) => {
+                problems.extend(more);
+                Err(problems)
+            }
+        }
     }
 
     /// Reads the configuration through `lookup`, which maps a variable name to its value.
@@ -98,139 +105,74 @@ impl ServerConfig {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the first invalid variable.
+    /// A [`ConfigError`] naming every invalid variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let lookup = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let mut problems = ConfigError::default();
 
         let listen = lookup("AUREN_LISTEN")
             .unwrap_or_else(|| DEFAULT_LISTEN.to_owned())
             .parse()
-            .map_err(|_| {
-                ConfigError::new("AUREN_LISTEN", "expected an address like 127.0.0.1:8888")
-            })?;
-
-        let database_url = lookup("DATABASE_URL");
-        if let Some(url) = &database_url {
-            url.parse::<tokio_postgres::Config>().map_err(|_| {
-                ConfigError::new("DATABASE_URL", "expected a postgres:// connection URL")
-            })?;
-        }
-
-        let redis_url = lookup("REDIS_URL");
-        if let Some(url) = &redis_url {
-            let known_scheme = [
-                "redis://",
-                "rediss://",
-                "redis-cluster://",
-                "redis-sentinel://",
-            ]
-            .iter()
-            .any(|scheme| url.starts_with(scheme));
-            if !known_scheme || fred::types::config::Config::from_url(url).is_err() {
-                return Err(ConfigError::new(
-                    "REDIS_URL",
-                    "expected a redis:// connection URL",
+            .unwrap_or_else(|_| {
+                problems.push(ConfigProblem::new(
+                    "AUREN_LISTEN",
+                    "expected an address like 127.0.0.1:8888",
                 ));
-            }
-        }
+                SocketAddr::from(([127, 0, 0, 1], 8888))
+            });
 
-        let log_format = match lookup("AUREN_LOG_FORMAT").as_deref() {
+        let log_format = match lookup("AUREN_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(_) => {
-                return Err(ConfigError::new(
+                problems.push(ConfigProblem::new(
                     "AUREN_LOG_FORMAT",
                     "expected `text` or `json`",
-                ))
+                ));
+                LogFormat::Text
             }
         };
 
-        let phi_master_key = lookup("PHI_MASTER_KEY")
-            .map(|key| auren_phi_crypto::MasterKey::from_base64(&key))
-            .transpose()
-            .map_err(|_| ConfigError::new("PHI_MASTER_KEY", "expected 32 bytes in base64"))?;
-        if database_url.is_some() && phi_master_key.is_none() {
-            return Err(ConfigError::new(
-                "PHI_MASTER_KEY",
-                "required when DATABASE_URL is set (32 bytes in base64)",
-            ));
+        let auren = match AurenConfig::from_lookup(lookup) {
+            Ok(auren) => Some(auren),
+            Err(more) => {
+                problems.extend(more);
+                None
+            }
+        };
+
+        match auren {
+            Some(auren) if problems.is_empty() => Ok(Self {
+                listen,
+                log_format,
+                webhooks: WebhookConfig::default(),
+                auren: with_default_audit_paths(auren),
+            }),
+            _ => Err(problems),
         }
-
-        let rate_limit = crate::RateLimitConfig::from_lookup(&lookup)?;
-
-        let admin_key = lookup("AUREN_ADMIN_KEY")
-            .map(|key| auren_auth::KeyFormat::default().parse(key.trim()))
-            .transpose()
-            .map_err(|_| ConfigError::new("AUREN_ADMIN_KEY", "expected a valid auren_ key"))?;
-
-        Ok(Self {
-            listen,
-            database_url,
-            redis_url,
-            log_format,
-            phi_master_key,
-            admin_key,
-            webhooks: WebhookConfig::default(),
-            rate_limit,
-        })
     }
 
     /// A configuration for tests: an ephemeral port on loopback, everything in memory.
     pub fn for_tests() -> Self {
+        let mut auren = AurenConfig::default();
+        // A key of the test's own, so a test may add a `database_url`; `None` only if the
+        // system random generator fails, and then the stack makes its own.
+        auren.phi_master_key = auren::phi_crypto::MasterKey::generate().ok();
+
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: None,
-            redis_url: None,
             log_format: LogFormat::Text,
-            admin_key: None,
-            // A key of the test's own, so a test may add a `database_url`; `None` only if
-            // the system random generator fails, and then the server makes its own.
-            phi_master_key: auren_phi_crypto::MasterKey::generate().ok(),
             webhooks: WebhookConfig::default(),
-            rate_limit: crate::RateLimitConfig::default(),
+            auren: with_default_audit_paths(auren),
         }
     }
 }
 
-impl fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |url: &Option<String>| if url.is_some() { "<set>" } else { "<unset>" };
-        let shown_key = |key: &Option<_>| if key.is_some() { "<set>" } else { "<unset>" };
-        f.debug_struct("ServerConfig")
-            .field("listen", &self.listen)
-            .field("database_url", &shown(&self.database_url))
-            .field("redis_url", &shown(&self.redis_url))
-            .field("log_format", &self.log_format)
-            .field("admin_key", &self.admin_key.as_ref().map(|_| "<set>"))
-            .field("phi_master_key", &shown_key(&self.phi_master_key))
-            .field("webhooks", &self.webhooks)
-            .field("rate_limit", &self.rate_limit)
-            .finish()
+fn with_default_audit_paths(mut auren: AurenConfig) -> AurenConfig {
+    if auren.audit_paths.is_empty() {
+        auren.audit_paths = AUDITED_PATHS.map(str::to_owned).to_vec();
     }
-}
-
-/// An environment variable with an unusable value.
-///
-/// The message names the variable and what was expected, never the value itself.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {variable}: {expected}")]
-pub struct ConfigError {
-    variable: Cow<'static, str>,
-    expected: &'static str,
-}
-
-impl ConfigError {
-    pub(crate) fn new(variable: impl Into<Cow<'static, str>>, expected: &'static str) -> Self {
-        Self {
-            variable: variable.into(),
-            expected,
-        }
-    }
-
-    /// The variable at fault.
-    pub fn variable(&self) -> &str {
-        &self.variable
-    }
+    auren
 }
 
 #[cfg(test)]
@@ -250,38 +192,69 @@ mod tests {
         })
     }
 
-    #[test]
-    fn defaults_need_no_services() {
-        let config = config(&[]).expect("defaults are valid");
-        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(config.database_url, None);
-        assert_eq!(config.redis_url, None);
-        assert_eq!(config.log_format, LogFormat::Text);
+    fn variables(error: &ConfigError) -> Vec<&str> {
+        error
+            .problems()
+            .iter()
+            .map(ConfigProblem::variable)
+            .collect()
     }
 
     #[test]
-    fn each_bad_variable_is_named_without_its_value() {
-        for (name, value) in [
+    fn defaults_need_no_services() {
+        let config = config(&[]).expect("defaults are valid");
+
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.auren.database_url, None);
+        assert_eq!(config.auren.redis_url, None);
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.auren.audited_paths(), AUDITED_PATHS);
+    }
+
+    #[test]
+    fn every_bad_variable_is_named_at_once_without_its_value() {
+        let error = config(&[
             ("AUREN_LISTEN", "localhost"),
             ("DATABASE_URL", "postgres://u:hunter2@h:notaport/db"),
             ("REDIS_URL", "http://hunter2@host"),
             ("AUREN_LOG_FORMAT", "yaml"),
-        ] {
-            let error = config(&[(name, value)]).expect_err(name);
-            assert_eq!(error.variable(), name);
-            assert!(!error.to_string().contains("hunter2"));
-        }
+        ])
+        .expect_err("all invalid");
+
+        let mut named = variables(&error);
+        named.sort_unstable();
+        assert_eq!(
+            named,
+            [
+                "AUREN_LISTEN",
+                "AUREN_LOG_FORMAT",
+                "DATABASE_URL",
+                "PHI_MASTER_KEY",
+                "REDIS_URL"
+            ]
+        );
+        assert!(!error.to_string().contains("hunter2"), "{error}");
     }
 
     #[test]
-    fn debug_hides_urls() {
+    fn audit_paths_can_be_chosen() {
+        let config = config(&[("AUREN_AUDIT_PATHS", "/api")]).expect("valid");
+
+        assert_eq!(config.auren.audited_paths(), ["/api"]);
+    }
+
+    #[test]
+    fn debug_hides_urls_and_keys() {
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         let config = config(&[
             ("DATABASE_URL", "postgres://u:hunter2@h/db"),
             ("PHI_MASTER_KEY", key),
         ])
         .expect("valid");
-        assert!(!format!("{config:?}").contains("hunter2"));
-        assert!(!format!("{config:?}").contains(key));
+
+        let shown = format!("{config:?}");
+
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains(key), "{shown}");
     }
 }

@@ -1,60 +1,52 @@
 //! `GET /health`: the server and the state of the services it depends on.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use auren_core::{ApiError, RequestId};
+use auren::core::{ApiError, ErrorDetail, RequestId};
+use auren::{Auren, ServiceState};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
-use fred::prelude::ClientLike;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
 use serde::Serialize;
-
-use crate::state::AppState;
 
 /// How long a dependency may take to answer the health check.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The external services the server was configured with.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Dependencies {
-    pub(crate) postgres: Option<deadpool_postgres::Pool>,
-    pub(crate) redis: Option<fred::prelude::Client>,
-}
-
 #[derive(Debug, Serialize)]
-pub(crate) struct Health {
+struct Health {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     postgres: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     redis: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<auren_core::ErrorDetail>,
+    error: Option<ErrorDetail>,
+}
+
+/// The `/health` route, public.
+pub(crate) fn router(auren: Arc<Auren>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .with_state(auren)
 }
 
 /// `GET /health`: `200 {"status":"ok"}`, or `503` naming the dependency that is down.
-pub(crate) async fn health(
-    State(state): State<AppState>,
+async fn health(
+    State(auren): State<Arc<Auren>>,
     request_id: Option<Extension<RequestId>>,
 ) -> (StatusCode, Json<Health>) {
-    let dependencies = &state.dependencies;
-    let (postgres, redis) = tokio::join!(
-        check(dependencies.postgres.as_ref(), check_postgres),
-        check(dependencies.redis.as_ref(), check_redis),
-    );
+    let services = auren.check_services(CHECK_TIMEOUT).await;
+    let mut health = Health {
+        status: "ok",
+        postgres: services.postgres.map(ServiceState::as_str),
+        redis: services.redis.map(ServiceState::as_str),
+        error: None,
+    };
 
-    let down: Vec<&str> = [("postgres", postgres), ("redis", redis)]
-        .into_iter()
-        .filter(|(_, state)| *state == Some("down"))
-        .map(|(name, _)| name)
-        .collect();
+    let down = services.down();
     if down.is_empty() {
-        let health = Health {
-            status: "ok",
-            postgres,
-            redis,
-            error: None,
-        };
         return (StatusCode::OK, Json(health));
     }
 
@@ -62,31 +54,7 @@ pub(crate) async fn health(
     let error = ApiError::unavailable("dependency_unavailable", message)
         .body(request_id.map(|Extension(id)| id))
         .error;
-    let health = Health {
-        status: "unavailable",
-        postgres,
-        redis,
-        error: Some(error),
-    };
+    health.status = "unavailable";
+    health.error = Some(error);
     (StatusCode::SERVICE_UNAVAILABLE, Json(health))
-}
-
-async fn check<T, F>(dependency: Option<&T>, probe: impl FnOnce(T) -> F) -> Option<&'static str>
-where
-    T: Clone,
-    F: std::future::Future<Output = bool>,
-{
-    let dependency = dependency?.clone();
-    let healthy = tokio::time::timeout(CHECK_TIMEOUT, probe(dependency))
-        .await
-        .unwrap_or(false);
-    Some(if healthy { "ok" } else { "down" })
-}
-
-async fn check_postgres(pool: deadpool_postgres::Pool) -> bool {
-    auren_core::postgres::ping(&pool).await.is_ok()
-}
-
-async fn check_redis(client: fred::prelude::Client) -> bool {
-    client.ping::<String>(None).await.is_ok()
 }

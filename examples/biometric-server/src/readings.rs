@@ -1,6 +1,6 @@
 //! Heart-rate readings: what a client sends, what is stored, and the HTTP handlers.
 
-use auren_core::{ApiError, ApiJson, ApiQuery};
+use auren::core::{ApiError, ApiJson, ApiQuery};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -1,13 +1,11 @@
-//! What every handler shares.
+//! What every readings handler shares.
 
 use std::sync::Arc;
 
-use crate::health::Dependencies;
 use crate::store::ReadingStore;
 
-/// The state behind the router.
+/// The state behind the readings and webhook routes.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
     pub(crate) readings: Arc<dyn ReadingStore>,
-    pub(crate) dependencies: Dependencies,
 }

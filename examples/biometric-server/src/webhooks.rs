@@ -16,12 +16,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use auren_core::ApiError;
-use auren_webhook::replay::{InMemoryReplayStore, RedisReplayStore, ReplayStore};
-use auren_webhook::{
+use auren::core::ApiError;
+use auren::webhook::replay::{InMemoryReplayStore, RedisReplayStore, ReplayStore};
+use auren::webhook::{
     VerifiedWebhook, WebhookConfigError, WebhookLayer, WebhookProvider, WebhookScheme,
     WebhookSecret,
 };
+use auren::Auren;
 use axum::extract::State;
 use axum::routing::{any, post};
 use axum::{Json, Router};
@@ -30,7 +31,6 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
-use crate::health::Dependencies;
 use crate::readings::NewHeartRate;
 use crate::state::AppState;
 
@@ -110,7 +110,7 @@ impl WebhookConfig {
         for (variable, value) in &vars {
             if let Some(suffix) = variable.strip_prefix(WEBHOOK_SCHEME_PREFIX) {
                 if !vars.contains_key(&format!("{WEBHOOK_SECRET_PREFIX}{suffix}")) {
-                    return Err(ConfigError::new(
+                    return Err(ConfigError::single(
                         variable.clone(),
                         "a scheme needs AUREN_WEBHOOK_SECRET_<NAME> too",
                     ));
@@ -160,7 +160,7 @@ fn provider(
     let scheme = match vars.get(&scheme_variable).map(|s| s.trim()) {
         None | Some("") => WebhookScheme::Auren,
         Some(name) => name.parse().map_err(|_| {
-            ConfigError::new(
+            ConfigError::single(
                 scheme_variable,
                 "expected auren, standard, stripe or github",
             )
@@ -180,17 +180,14 @@ fn provider(
             }
             _ => "one or more non-empty secrets separated by spaces",
         };
-        ConfigError::new(variable.to_owned(), expected)
+        ConfigError::single(variable.to_owned(), expected)
     })?;
     Ok(provider)
 }
 
 /// The replay store: Redis when configured (shared by every instance), else memory.
-pub(crate) fn replay_store(
-    dependencies: &Dependencies,
-    config: &WebhookConfig,
-) -> Arc<dyn ReplayStore> {
-    match &dependencies.redis {
+pub(crate) fn replay_store(auren: &Auren, config: &WebhookConfig) -> Arc<dyn ReplayStore> {
+    match auren.redis() {
         Some(client) => Arc::new(
             RedisReplayStore::new(client.clone()).with_prefix(config.replay_key_prefix.clone()),
         ),
@@ -378,7 +375,7 @@ mod tests {
         ];
         for (pairs, variable) in cases {
             let error = vars(pairs).expect_err(variable);
-            assert_eq!(error.variable(), variable);
+            assert_eq!(error.problems()[0].variable(), variable);
             assert!(!error.to_string().contains("hunter2"));
         }
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auren_audit::{AuditSink, PostgresSink};
+use auren::audit::{AuditSink, PostgresSink};
 use auren_testing::TestDatabase;
 use biometric_server::ServerConfig;
 use common::{error_code, request_id, TestServer};
@@ -162,7 +162,7 @@ async fn the_admin_query_refuses_bad_input_with_422() {
 async fn postgres_server() -> Option<(TestDatabase, TestServer)> {
     let db = TestDatabase::create().await?;
     let mut config = ServerConfig::for_tests();
-    config.database_url = Some(db.url().to_owned());
+    config.auren.database_url = Some(db.url().to_owned());
     let server = TestServer::start(config).await;
     Some((db, server))
 }

@@ -152,7 +152,7 @@ async fn life_cycle(server: &TestServer) {
     .await;
     assert_eq!(response.status(), 409);
     assert_eq!(error_code(response).await, "key_revoked");
-    for unknown in [auren_core::KeyId::new().to_string(), "nope".to_owned()] {
+    for unknown in [auren::core::KeyId::new().to_string(), "nope".to_owned()] {
         let path = format!("/admin/api-keys/{unknown}");
         let response = admin(server, reqwest::Method::DELETE, &path, None).await;
         assert_eq!(response.status(), 404);
@@ -300,7 +300,7 @@ async fn malformed_authorization_values(server: &TestServer) {
             "well-formed but unknown",
             vec![format!(
                 "Bearer {}",
-                auren_auth::KeyFormat::default()
+                auren::auth::KeyFormat::default()
                     .generate()
                     .expect("random")
                     .expose_secret()
@@ -505,12 +505,12 @@ async fn a_revocation_is_seen_by_a_second_instance_within_a_second() {
     let Some(db) = auren_testing::TestDatabase::create().await else {
         return;
     };
-    let admin_key = auren_auth::KeyFormat::default().generate().expect("random");
-    let config = ServerConfig {
-        database_url: Some(db.url().to_owned()),
-        admin_key: Some(admin_key),
-        ..ServerConfig::for_tests()
-    };
+    let admin_key = auren::auth::KeyFormat::default()
+        .generate()
+        .expect("random");
+    let mut config = ServerConfig::for_tests();
+    config.auren.database_url = Some(db.url().to_owned());
+    config.auren.admin_key = Some(admin_key);
     let first = TestServer::start(config.clone()).await;
     let second = TestServer::start(config).await;
 

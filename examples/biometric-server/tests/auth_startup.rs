@@ -41,5 +41,5 @@ fn without_an_admin_key_one_is_created_and_printed_once() {
         .trim_end()
         .strip_prefix("AUREN_ADMIN_KEY=")
         .unwrap_or_else(|| panic!("unexpected line {line:?}"));
-    assert!(auren_auth::KeyFormat::default().parse(key).is_ok());
+    assert!(auren::auth::KeyFormat::default().parse(key).is_ok());
 }

@@ -10,9 +10,10 @@ mod hardening;
 
 use std::time::Duration;
 
+use auren::webhook::{WebhookScheme, WebhookSecret};
+use auren::OnRedisFailure;
 use auren_testing::{TcpProxy, TestDatabase, TestRedis};
-use auren_webhook::{WebhookScheme, WebhookSecret};
-use biometric_server::{OnRedisFailure, ServerConfig, WebhookConfig};
+use biometric_server::{ServerConfig, WebhookConfig};
 use common::{error_code, TestServer};
 use hardening::HANG_DETECTOR;
 use serde_json::json;
@@ -91,7 +92,7 @@ async fn postgres_outage_answers_503_then_recovers_and_loses_no_audit_event() {
     };
     let (proxy, url) = proxied(db.url(), 5432).await;
     let mut config = ServerConfig::for_tests();
-    config.database_url = Some(url);
+    config.auren.database_url = Some(url);
     let server = TestServer::start(config).await;
     let key = server.user_key("fault-pg").await;
 
@@ -159,9 +160,9 @@ async fn postgres_outage_answers_503_then_recovers_and_loses_no_audit_event() {
 
 fn redis_config(redis: &TestRedis, url: String, on_failure: OnRedisFailure) -> ServerConfig {
     let mut config = ServerConfig::for_tests();
-    config.redis_url = Some(url);
-    config.rate_limit.redis_prefix = format!("{}rl:", redis.prefix());
-    config.rate_limit.on_failure = on_failure;
+    config.auren.redis_url = Some(url);
+    config.auren.rate_limit.redis_prefix = format!("{}rl:", redis.prefix());
+    config.auren.rate_limit.on_failure = on_failure;
     let mut webhooks = WebhookConfig::default()
         .with_provider("standard", WebhookScheme::Standard, WEBHOOK_SECRET)
         .expect("provider");
@@ -293,7 +294,7 @@ async fn a_locked_table_gives_a_bounded_answer_not_a_hang() {
         return;
     };
     let mut config = ServerConfig::for_tests();
-    config.database_url = Some(db.url().to_owned());
+    config.auren.database_url = Some(db.url().to_owned());
     let server = TestServer::start(config).await;
     let key = server.user_key("fault-slow").await;
     assert_eq!(post_reading(&server, &key, 60).await.status(), 201);
@@ -323,12 +324,12 @@ fn sigterm_under_load_keeps_every_answered_request_in_the_audit_log() {
     let Some(db) = runtime.block_on(TestDatabase::create()) else {
         return;
     };
-    let admin_key = auren_auth::KeyFormat::default()
+    let admin_key = auren::auth::KeyFormat::default()
         .generate()
         .expect("random key")
         .expose_secret()
         .to_owned();
-    let master = auren_phi_crypto::MasterKey::generate()
+    let master = auren::phi_crypto::MasterKey::generate()
         .expect("random")
         .to_base64();
 

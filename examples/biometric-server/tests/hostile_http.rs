@@ -241,7 +241,7 @@ fn authorization_cases(cases: &mut Vec<Case>, user: &str) {
         key.push(if last == 'A' { 'B' } else { 'A' });
         key
     };
-    let unknown = auren_auth::KeyFormat::default()
+    let unknown = auren::auth::KeyFormat::default()
         .generate()
         .expect("random key")
         .expose_secret()
@@ -830,7 +830,7 @@ async fn unlimited_user_key(server: &TestServer, user_id: &str) -> String {
 
 fn hostile_config() -> ServerConfig {
     let mut config = ServerConfig::for_tests();
-    let webhooks = auren_webhook::WebhookScheme::ALL.into_iter().fold(
+    let webhooks = auren::webhook::WebhookScheme::ALL.into_iter().fold(
         WebhookConfig::default(),
         |config, scheme| {
             config
@@ -868,7 +868,7 @@ async fn postgres_backed_server_refuses_the_corpus_the_same_way() {
         return;
     };
     let mut config = hostile_config();
-    config.database_url = Some(db.url().to_owned());
+    config.auren.database_url = Some(db.url().to_owned());
     let server = TestServer::start(config).await;
     let user = unlimited_user_key(&server, "hostile-pg-user").await;
     let admin = server.admin_key().await;

@@ -291,11 +291,9 @@ async fn readings_round_trip_in_postgres_and_health_reports_dependencies() {
     let Some(redis) = auren_testing::TestRedis::create().await else {
         return;
     };
-    let config = ServerConfig {
-        database_url: Some(db.url().to_owned()),
-        redis_url: Some(redis.url().to_owned()),
-        ..ServerConfig::for_tests()
-    };
+    let mut config = ServerConfig::for_tests();
+    config.auren.database_url = Some(db.url().to_owned());
+    config.auren.redis_url = Some(redis.url().to_owned());
     let server = TestServer::start(config).await;
     readings_round_trip(&server).await;
 
@@ -316,11 +314,9 @@ async fn readings_round_trip_in_postgres_and_health_reports_dependencies() {
 
 #[tokio::test]
 async fn health_is_503_naming_the_dependency_that_is_down() {
-    let config = ServerConfig {
-        // Nothing listens on port 1; the client keeps retrying in the background.
-        redis_url: Some("redis://127.0.0.1:1".to_owned()),
-        ..ServerConfig::for_tests()
-    };
+    let mut config = ServerConfig::for_tests();
+    // Nothing listens on port 1; the client keeps retrying in the background.
+    config.auren.redis_url = Some("redis://127.0.0.1:1".to_owned());
     let server = TestServer::start(config).await;
     let response = server
         .client

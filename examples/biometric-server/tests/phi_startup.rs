@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use auren_phi_crypto::{MasterKey, PhiCrypto, PostgresKeyStore};
+use auren::phi_crypto::{MasterKey, PhiCrypto, PostgresKeyStore};
 use biometric_server::{App, ServerConfig, StartError};
 
 #[test]
@@ -38,11 +38,11 @@ fn config_reads_the_master_key_and_hides_it() {
         _ => None,
     })
     .expect("valid");
-    assert_eq!(config.phi_master_key, Some(key));
+    assert_eq!(config.auren.phi_master_key, Some(key));
     assert!(!format!("{config:?}").contains(&encoded));
 
     let memory = ServerConfig::from_lookup(|_| None).expect("memory mode needs no key");
-    assert!(memory.phi_master_key.is_none());
+    assert!(memory.auren.phi_master_key.is_none());
 }
 
 #[tokio::test]
@@ -56,26 +56,28 @@ async fn a_master_key_that_cannot_unwrap_the_stored_keys_stops_the_start() {
         .await
         .expect("the first data key");
 
-    let wrong = ServerConfig {
-        database_url: Some(db.url().to_owned()),
-        phi_master_key: Some(MasterKey::generate().expect("random")),
-        ..ServerConfig::for_tests()
-    };
+    let mut wrong = ServerConfig::for_tests();
+    wrong.auren.database_url = Some(db.url().to_owned());
+    wrong.auren.phi_master_key = Some(MasterKey::generate().expect("random"));
     let error = App::build(&wrong).await.expect_err("a wrong master key");
-    assert!(matches!(error, StartError::Phi(_)), "{error}");
+    assert!(
+        matches!(error, StartError::Auren(auren::StartError::Phi(_))),
+        "{error}"
+    );
     assert!(error.to_string().contains("PHI_MASTER_KEY"), "{error}");
 
-    let missing = ServerConfig {
-        phi_master_key: None,
-        ..wrong.clone()
-    };
+    let mut missing = wrong.clone();
+    missing.auren.phi_master_key = None;
     let error = App::build(&missing).await.expect_err("no master key");
-    assert!(matches!(error, StartError::PhiMasterKeyMissing), "{error}");
+    assert!(
+        matches!(error, StartError::Auren(auren::StartError::Config(_))),
+        "{error}"
+    );
+    assert!(error.to_string().contains("PHI_MASTER_KEY"), "{error}");
 
-    let right = ServerConfig {
-        phi_master_key: Some(right),
-        ..wrong
-    };
+    let mut right_config = wrong;
+    right_config.auren.phi_master_key = Some(right);
+    let right = right_config;
     App::build(&right)
         .await
         .expect("the right master key starts");
@@ -98,10 +100,8 @@ async fn a_master_key_that_cannot_unwrap_the_stored_keys_stops_the_start() {
 
 #[tokio::test]
 async fn memory_mode_without_a_master_key_starts_with_an_ephemeral_one() {
-    let config = ServerConfig {
-        phi_master_key: None,
-        ..ServerConfig::for_tests()
-    };
+    let mut config = ServerConfig::for_tests();
+    config.auren.phi_master_key = None;
     App::build(&config)
         .await
         .expect("an ephemeral key is generated");

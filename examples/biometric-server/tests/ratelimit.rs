@@ -153,15 +153,15 @@ async fn two_instances_sharing_redis_admit_exactly_50_of_200() {
         return;
     };
     let mut config = ServerConfig::for_tests();
-    config.database_url = Some(db.url().to_owned());
-    config.redis_url = Some(redis.url().to_owned());
-    config.rate_limit.redis_prefix = redis.prefix().to_owned();
+    config.auren.database_url = Some(db.url().to_owned());
+    config.auren.redis_url = Some(redis.url().to_owned());
+    config.auren.rate_limit.redis_prefix = redis.prefix().to_owned();
     // A debug build on a busy machine can take longer than the 50 ms default; and a
     // timeout must show as 503 (failing the test), never as a local admission.
-    config.rate_limit.timeout = Duration::from_secs(2);
-    config.rate_limit.on_failure = biometric_server::OnRedisFailure::Closed;
-    config.admin_key = Some(
-        auren_auth::KeyFormat::default()
+    config.auren.rate_limit.timeout = Duration::from_secs(2);
+    config.auren.rate_limit.on_failure = auren::OnRedisFailure::Closed;
+    config.auren.admin_key = Some(
+        auren::auth::KeyFormat::default()
             .generate()
             .expect("admin key"),
     );

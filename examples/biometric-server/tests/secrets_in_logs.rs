@@ -10,8 +10,8 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use auren::webhook::{WebhookScheme, WebhookSecret};
 use auren_testing::TestDatabase;
-use auren_webhook::{WebhookScheme, WebhookSecret};
 use biometric_server::{ServerConfig, WebhookConfig};
 use common::TestServer;
 use serde_json::json;
@@ -63,13 +63,13 @@ fn standard_secret() -> String {
 }
 
 fn master_key_base64() -> String {
-    auren_phi_crypto::MasterKey::from_bytes(MASTER_KEY_BYTES).to_base64()
+    auren::phi_crypto::MasterKey::from_bytes(MASTER_KEY_BYTES).to_base64()
 }
 
 fn session_config() -> ServerConfig {
     let mut config = ServerConfig::for_tests();
-    config.phi_master_key =
-        Some(auren_phi_crypto::MasterKey::from_base64(&master_key_base64()).expect("a valid key"));
+    config.auren.phi_master_key =
+        Some(auren::phi_crypto::MasterKey::from_base64(&master_key_base64()).expect("a valid key"));
     config.webhooks = WebhookConfig::default()
         .with_provider("standard", WebhookScheme::Standard, &standard_secret())
         .expect("standard provider")
@@ -118,7 +118,7 @@ async fn session(server: &TestServer, user_id: &str) -> Vec<String> {
     assert!(listed.contains(PHI_NOTE), "the note reads back");
 
     // Keys that fail: unknown, mistyped, and a PHI value sent where a key belongs.
-    let unknown = auren_auth::KeyFormat::default()
+    let unknown = auren::auth::KeyFormat::default()
         .generate()
         .expect("random key")
         .expose_secret()
@@ -191,7 +191,7 @@ async fn session(server: &TestServer, user_id: &str) -> Vec<String> {
 /// The secret part of a key: everything after its display prefix, which is meant to be
 /// shown (`auren_` and a few characters).
 fn secret_tail(key: &str) -> &str {
-    let shown = "auren_".len() + auren_auth::DISPLAY_RANDOM_CHARS;
+    let shown = "auren_".len() + auren::auth::DISPLAY_RANDOM_CHARS;
     &key[shown.min(key.len())..]
 }
 
@@ -239,7 +239,7 @@ async fn a_full_session_logged_at_trace_leaks_no_secret() {
     let mut with_postgres = false;
     if let Some(db) = TestDatabase::create().await {
         let mut config = session_config();
-        config.database_url = Some(db.url().to_owned());
+        config.auren.database_url = Some(db.url().to_owned());
         let server = TestServer::start(config).await;
         keys.extend(session(&server, "secrets-user-postgres").await);
         server.stop().await;

@@ -3,8 +3,8 @@
 
 mod common;
 
+use auren::webhook::{WebhookScheme, WebhookSecret};
 use auren_testing::TestRedis;
-use auren_webhook::{WebhookScheme, WebhookSecret};
 use biometric_server::{ReadingList, ServerConfig, WebhookAccepted, WebhookConfig};
 use common::{error_code, TestServer};
 use serde_json::json;
@@ -194,7 +194,7 @@ async fn a_replay_to_a_second_instance_sharing_redis_is_refused() {
     let mut webhooks = every_scheme();
     webhooks.replay_key_prefix = redis.prefix().to_owned();
     let mut config = config(webhooks);
-    config.redis_url = Some(redis.url().to_owned());
+    config.auren.redis_url = Some(redis.url().to_owned());
     let first = TestServer::start(config.clone()).await;
     let second = TestServer::start(config).await;
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use auren_phi_crypto::PhiCrypto;
+use auren::phi_crypto::PhiCrypto;
 
 use crate::readings::HeartRateReading;
 use crate::store::sealed::SealedReading;
@@ -79,7 +79,7 @@ impl ReadingStore for InMemoryReadingStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auren_phi_crypto::{InMemoryKeyStore, MasterKey};
+    use auren::phi_crypto::{InMemoryKeyStore, MasterKey};
     use chrono::{Duration, Utc};
     use ulid::Ulid;
 

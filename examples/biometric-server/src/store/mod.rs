@@ -39,11 +39,11 @@ pub trait ReadingStore: Debug + Send + Sync + 'static {
 pub enum StoreError {
     /// Postgres could not be reached or refused the statement.
     #[error("the readings database failed")]
-    Postgres(#[from] auren_core::postgres::PostgresError),
+    Postgres(#[from] auren::core::postgres::PostgresError),
     /// A stored row could not be read back.
     #[error("a stored reading is not valid: {0}")]
     Corrupt(&'static str),
     /// Sealing or opening the reading's PHI failed.
     #[error("the reading's PHI could not be sealed or opened: {0}")]
-    Phi(#[from] auren_phi_crypto::PhiError),
+    Phi(#[from] auren::phi_crypto::PhiError),
 }

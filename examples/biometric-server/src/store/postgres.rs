@@ -1,7 +1,7 @@
 //! Readings kept in the Postgres table `heart_rate_readings`, their PHI sealed.
 
-use auren_core::postgres::{Pool, PostgresError};
-use auren_phi_crypto::PhiCrypto;
+use auren::core::postgres::{Pool, PostgresError};
+use auren::phi_crypto::PhiCrypto;
 use tokio_postgres::Row;
 
 use crate::readings::HeartRateReading;

@@ -1,7 +1,7 @@
 //! A reading as the stores keep it: `bpm` and `note` sealed by auren-phi-crypto, bound to
 //! the reading's user and to the field name.
 
-use auren_phi_crypto::PhiCrypto;
+use auren::phi_crypto::PhiCrypto;
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use auren_core::ErrorBody;
+use auren::core::ErrorBody;
 use biometric_server::{App, ServerConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -26,9 +26,10 @@ impl TestServer {
     pub async fn start(mut config: ServerConfig) -> Self {
         config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let admin_key = config
+            .auren
             .admin_key
             .get_or_insert_with(|| {
-                auren_auth::KeyFormat::default()
+                auren::auth::KeyFormat::default()
                     .generate()
                     .expect("random admin key")
             })
@@ -53,11 +54,9 @@ impl TestServer {
 
     /// A server whose stores are in the test database `db`.
     pub async fn on_postgres(db: &auren_testing::TestDatabase) -> Self {
-        Self::start(ServerConfig {
-            database_url: Some(db.url().to_owned()),
-            ..ServerConfig::for_tests()
-        })
-        .await
+        let mut config = ServerConfig::for_tests();
+        config.auren.database_url = Some(db.url().to_owned());
+        Self::start(config).await
     }
 
     /// An in-memory server.
