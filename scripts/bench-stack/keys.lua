@@ -12,6 +12,8 @@
 --   BENCH_MAX      with BENCH_COUNT: a thread stops after this many responses and creates
 --                  the file BENCH_DONE.<thread>, so the caller knows when to stop wrk
 --   BENCH_DONE     the prefix of those files
+--   BENCH_DELAY_MS when set, each connection waits this long after a response before its
+--                  next request, for a steady load below saturation (latency runs)
 
 local threads = {}
 local next_id = 0
@@ -39,6 +41,13 @@ function init(args)
   done_file = (os.getenv("BENCH_DONE") or "/tmp/bench-stack-done") .. "." .. id
   statuses = {}
   responses = 0
+end
+
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
 end
 
 function request()
