@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use ring::digest;
-use ulid::Ulid;
+use ulid::{Ulid, ULID_LEN};
 
 use crate::AuditEvent;
 
@@ -157,39 +157,64 @@ pub fn chain_hash(
     seq: i64,
     prev_hash: &[u8; HASH_LEN],
 ) -> [u8; HASH_LEN] {
-    let mut context = digest::Context::new(&digest::SHA256);
-    let mut field = |bytes: &[u8]| {
-        // Fields are short (bounded by the event's own limits), so the length fits.
-        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        context.update(&len.to_be_bytes());
-        context.update(bytes);
+    let mut encoding = Encoding {
+        context: digest::Context::new(&digest::SHA256),
     };
-    let optional = |value: Option<&str>| match value {
-        Some(text) => [b"\x01".as_slice(), text.as_bytes()].concat(),
-        None => b"\x00".to_vec(),
-    };
+    let mut event_id = [0_u8; ULID_LEN];
 
-    field(ENCODING_VERSION);
-    field(chain_id.as_bytes());
-    field(&seq.to_be_bytes());
-    field(prev_hash);
-    field(event.event_id().to_string().as_bytes());
-    field(&optional(event.request_id()));
-    field(&event.occurred_at().timestamp_millis().to_be_bytes());
-    field(&optional(event.user_id()));
-    field(&optional(event.key_id()));
-    field(event.action().as_str().as_bytes());
-    field(event.resource().as_bytes());
-    field(event.method().as_bytes());
-    field(event.outcome().as_str().as_bytes());
-    field(&event.status_code().to_be_bytes());
-    field(&event.response_time_ms().to_be_bytes());
-    field(&optional(event.client_addr()));
-    field(&optional(event.user_agent()));
+    encoding.field(ENCODING_VERSION);
+    encoding.field(chain_id.as_bytes());
+    encoding.field(&seq.to_be_bytes());
+    encoding.field(prev_hash);
+    encoding.field(event.event_id().array_to_str(&mut event_id).as_bytes());
+    encoding.optional(event.request_id());
+    encoding.field(&event.occurred_at().timestamp_millis().to_be_bytes());
+    encoding.optional(event.user_id());
+    encoding.optional(event.key_id());
+    encoding.field(event.action().as_str().as_bytes());
+    encoding.field(event.resource().as_bytes());
+    encoding.field(event.method().as_bytes());
+    encoding.field(event.outcome().as_str().as_bytes());
+    encoding.field(&event.status_code().to_be_bytes());
+    encoding.field(&event.response_time_ms().to_be_bytes());
+    encoding.optional(event.client_addr());
+    encoding.optional(event.user_agent());
 
     let mut hash = [0_u8; HASH_LEN];
-    hash.copy_from_slice(context.finish().as_ref());
+    hash.copy_from_slice(encoding.context.finish().as_ref());
     hash
+}
+
+/// The canonical encoding, fed straight into the digest without building it in memory.
+struct Encoding {
+    context: digest::Context,
+}
+
+impl Encoding {
+    /// A field: its length as 4 bytes big-endian, then its bytes.
+    fn field(&mut self, bytes: &[u8]) {
+        self.prefix(bytes.len());
+        self.context.update(bytes);
+    }
+
+    /// An optional field: a presence byte (`1` then the text, or a lone `0`) encoded as
+    /// one field.
+    fn optional(&mut self, value: Option<&str>) {
+        match value {
+            Some(text) => {
+                self.prefix(1 + text.len());
+                self.context.update(b"\x01");
+                self.context.update(text.as_bytes());
+            }
+            None => self.field(b"\x00"),
+        }
+    }
+
+    fn prefix(&mut self, len: usize) {
+        // Fields are short (bounded by the event's own limits), so the length fits.
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        self.context.update(&len.to_be_bytes());
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +243,42 @@ mod tests {
             assert_ne!(variant, base);
         }
     }
+
+    /// A fixed event, so the encoding's hash can be pinned.
+    fn pinned_event(user_agent: Option<&str>) -> AuditEvent {
+        use chrono::TimeZone;
+        AuditEvent::from_parts(crate::event::EventParts {
+            event_id: "01JEZ5S8ZQ8M1V3Q2X9W5K7T4B".parse().expect("ulid"),
+            request_id: Some("01JEZ5S8ZQ0000000000000000".into()),
+            occurred_at: Utc
+                .timestamp_millis_opt(1_764_844_800_123)
+                .single()
+                .expect("time"),
+            user_id: Some("alice".into()),
+            key_id: None,
+            action: Action::Read,
+            resource: "/api/biometrics".into(),
+            method: "GET".into(),
+            outcome: Outcome::Success,
+            status_code: 200,
+            response_time_ms: 7,
+            client_addr: Some("10.0.0.1".into()),
+            user_agent: user_agent.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn the_encoding_is_stable() {
+        // Stored chains must verify forever: this hash may never change.
+        let hash = chain_hash(&pinned_event(Some("curl/8.0")), "chain", 42, &[7; HASH_LEN]);
+        assert_eq!(hex::encode(hash), PINNED_HASH);
+        let without = chain_hash(&pinned_event(None), "chain", 42, &[7; HASH_LEN]);
+        assert_eq!(hex::encode(without), PINNED_HASH_WITHOUT_AGENT);
+    }
+
+    const PINNED_HASH: &str = "b3b86bfd590e06a3bff4ab1232c0fa6f642d3d48eb18e8fd8095fa9a3a0a83a2";
+    const PINNED_HASH_WITHOUT_AGENT: &str =
+        "3d6ceee1bd6b94036ac3c8fedf0a2a7a9085614c8005b3bccc98097fa90c916a";
 
     #[test]
     fn timestamps_never_go_backwards_within_a_chain() {

@@ -64,6 +64,8 @@ pub use layer::{AuditLayer, AuditService, ResponseFuture};
 pub use logger::AuditLogger;
 pub use partitions::{MaintenanceReport, Retention};
 pub use query::{AuditPage, AuditQuery, AuditQueryRequest, DEFAULT_LIMIT, MAX_LIMIT};
-pub use sink::{AuditSink, MemorySink, PostgresSink, SharedSink, DEFAULT_MEMORY_CAPACITY};
+pub use sink::{
+    AuditSink, CommitTurn, MemorySink, PostgresSink, SharedSink, TurnDone, DEFAULT_MEMORY_CAPACITY,
+};
 pub use verify::{Problem, ProblemKind, VerifyReport};
 pub use writer::{AuditWriter, AuditWriterConfig, AuditWriterStats, QueueFullPolicy};

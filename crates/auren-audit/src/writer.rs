@@ -1,5 +1,6 @@
 //! The bounded queue and the background task that drains it into a sink in batches.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use crate::metrics::{
     record_queue_depth, record_rejected, record_write_duration, record_write_failure,
     record_written,
 };
-use crate::{AuditEvent, ChainState, RecordError, SealedEvent, SharedSink};
+use crate::{AuditEvent, ChainState, CommitTurn, RecordError, SealedEvent, SharedSink, TurnDone};
 
 /// What happens to a request whose event finds the queue full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,6 +31,9 @@ pub struct AuditWriterConfig {
     pub queue_capacity: usize,
     /// Most events written in one statement.
     pub max_batch: usize,
+    /// Batches being written at once, each on a connection of its own (at least 1). They
+    /// still commit one after the other, in chain order, so a crash never leaves a hole.
+    pub max_in_flight: usize,
     /// What a full queue does to requests.
     pub when_full: QueueFullPolicy,
     /// The first pause after a failed write; it doubles up to `max_backoff`.
@@ -43,6 +47,7 @@ impl Default for AuditWriterConfig {
         Self {
             queue_capacity: 65_536,
             max_batch: 2_000,
+            max_in_flight: 2,
             when_full: QueueFullPolicy::Wait,
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
@@ -95,7 +100,9 @@ pub(crate) enum Handoff {
 /// The handle to the audit writer: a bounded queue in front of a background task that
 /// seals events into this writer's hash chain and stores them in batches.
 ///
-/// When the sink fails (Postgres down), the task retries the same batch with exponential
+/// Up to [`AuditWriterConfig::max_in_flight`] batches are written at once while the next
+/// one is sealed; they commit one after the other, in chain order ([`CommitTurn`]).
+/// When the sink fails (Postgres down), the same batch is retried with exponential
 /// backoff until it is stored; meanwhile the queue fills and [`QueueFullPolicy`] applies.
 /// Nothing is dropped. [`shutdown`](Self::shutdown) stops accepting, flushes the queue and
 /// waits for the last batch. Clones share the queue.
@@ -137,12 +144,22 @@ impl AuditWriter {
         let chain = ChainState::new();
         let chain_id: Arc<str> = Arc::from(chain.chain_id());
 
+        let store = Store {
+            sink,
+            counters: counters.clone(),
+            queue: sender.downgrade(),
+            queue_capacity: config.queue_capacity,
+            initial_backoff: config.initial_backoff,
+            max_backoff: config.max_backoff,
+        };
         let drain = Drain {
             receiver,
-            sink,
             chain,
-            counters: counters.clone(),
-            config,
+            store: Arc::new(store),
+            max_batch: config.max_batch.max(1),
+            max_in_flight: config.max_in_flight.max(1),
+            in_flight: VecDeque::new(),
+            next_turn: CommitTurn::now(),
         };
         let task = tokio::spawn(drain.run(stop.clone()));
         Self {
@@ -248,30 +265,44 @@ impl AuditWriter {
 /// The background task's state.
 struct Drain {
     receiver: mpsc::Receiver<AuditEvent>,
-    sink: SharedSink,
     chain: ChainState,
+    store: Arc<Store>,
+    max_batch: usize,
+    max_in_flight: usize,
+    in_flight: VecDeque<JoinHandle<()>>,
+    next_turn: CommitTurn,
+}
+
+/// What every batch's write task shares.
+struct Store {
+    sink: SharedSink,
     counters: Arc<Counters>,
-    config: AuditWriterConfig,
+    queue: mpsc::WeakSender<AuditEvent>,
+    queue_capacity: usize,
+    initial_backoff: Duration,
+    max_backoff: Duration,
 }
 
 impl Drain {
     async fn run(mut self, stop: Arc<Notify>) {
         let chain_id = self.chain.chain_id().to_owned();
-        self.retry("open the audit chain", |sink| {
-            let chain_id = chain_id.clone();
-            async move { sink.open_chain(&chain_id).await }
-        })
-        .await;
+        self.store
+            .retry("open the audit chain", |sink| {
+                let chain_id = chain_id.clone();
+                async move { sink.open_chain(&chain_id).await }
+            })
+            .await;
 
         let mut closing = false;
         loop {
-            let mut events = Vec::with_capacity(self.config.max_batch);
-            let max = self.config.max_batch.max(1);
+            self.wait_for_room(self.max_in_flight - 1).await;
+
+            let mut events = Vec::with_capacity(self.max_batch);
             let received = if closing {
-                self.receiver.recv_many(&mut events, max).await
+                self.receiver.recv_many(&mut events, self.max_batch).await
             } else {
                 tokio::select! {
-                    received = self.receiver.recv_many(&mut events, max) => received,
+                    received = self.receiver.recv_many(&mut events, self.max_batch) => received,
                     () = stop.notified() => {
                         self.receiver.close();
                         closing = true;
@@ -282,15 +313,31 @@ impl Drain {
             if received == 0 {
                 break;
             }
-            self.write(events).await;
+            self.start_write(events);
         }
+
+        self.wait_for_room(0).await;
         tracing::debug!(chain_id = %chain_id, "audit writer stopped; the queue is flushed");
     }
 
-    async fn write(&mut self, events: Vec<AuditEvent>) {
+    /// Waits until at most `in_flight` writes are running.
+    async fn wait_for_room(&mut self, in_flight: usize) {
+        while self.in_flight.len() > in_flight {
+            let Some(oldest) = self.in_flight.pop_front() else {
+                return;
+            };
+            if oldest.await.is_err() {
+                tracing::error!("an audit batch write task failed; its events are lost");
+            }
+        }
+    }
+
+    /// Seals `events` into the chain and starts writing them; the batch commits only after
+    /// the batch before it.
+    fn start_write(&mut self, events: Vec<AuditEvent>) {
         let depth = self.receiver.len();
         record_queue_depth(depth);
-        if depth > self.config.queue_capacity / 2 {
+        if depth > self.store.queue_capacity / 2 {
             tracing::warn!(
                 queue_depth = depth,
                 "the audit queue is more than half full"
@@ -298,29 +345,44 @@ impl Drain {
         }
 
         let batch: Vec<SealedEvent> = events.into_iter().map(|e| self.chain.seal(e)).collect();
+        let done = TurnDone::new();
+        let turn = std::mem::replace(&mut self.next_turn, done.next_turn());
+        let write = self.store.clone().write(batch, turn, done);
+        self.in_flight.push_back(tokio::spawn(write));
+    }
+}
+
+impl Store {
+    /// Stores one batch in its turn, retrying until it is stored.
+    async fn write(self: Arc<Self>, batch: Vec<SealedEvent>, turn: CommitTurn, done: TurnDone) {
         let batch = Arc::new(batch);
         self.retry("write audit events", |sink| {
             let batch = batch.clone();
+            let turn = turn.clone();
             async move {
                 let started = Instant::now();
-                let result = sink.write_batch(&batch).await;
+                let result = sink.write_batch_in_turn(&batch, &turn).await;
                 record_write_duration(started.elapsed());
                 result
             }
         })
         .await;
+        done.mark();
 
         record_written(batch.len());
-        record_queue_depth(self.receiver.len());
+        record_queue_depth(self.queue_depth());
         self.counters
             .written
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(
-            events = batch.len(),
-            queue_depth = depth,
-            "audit batch stored"
-        );
+        tracing::trace!(events = batch.len(), "audit batch stored");
+    }
+
+    /// Events waiting in the queue; zero once every handle is gone.
+    fn queue_depth(&self) -> usize {
+        self.queue
+            .upgrade()
+            .map_or(0, |sender| sender.max_capacity() - sender.capacity())
     }
 
     /// Runs `attempt` until it succeeds, pausing with exponential backoff in between.
@@ -329,7 +391,7 @@ impl Drain {
         F: Fn(SharedSink) -> Fut,
         Fut: std::future::Future<Output = Result<(), crate::SinkError>>,
     {
-        let mut backoff = self.config.initial_backoff;
+        let mut backoff = self.initial_backoff;
         let mut failures: u64 = 0;
         loop {
             match attempt(self.sink.clone()).await {
@@ -345,16 +407,17 @@ impl Drain {
                     self.counters.write_failures.fetch_add(1, Ordering::Relaxed);
                     self.counters.failing.store(true, Ordering::Relaxed);
                     record_write_failure();
-                    record_queue_depth(self.receiver.len());
+                    let queue_depth = self.queue_depth();
+                    record_queue_depth(queue_depth);
                     tracing::warn!(
                         error = %error,
                         attempt = failures,
                         retry_in_ms = backoff.as_millis() as u64,
-                        queue_depth = self.receiver.len(),
+                        queue_depth,
                         "cannot {what}; retrying",
                     );
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.config.max_backoff);
+                    backoff = (backoff * 2).min(self.max_backoff);
                 }
             }
         }

@@ -123,14 +123,15 @@ async fn a_full_queue_under_reject_answers_503_and_records_the_rest() {
 async fn a_full_queue_under_wait_holds_requests_until_there_is_room() {
     let (sink, writer, app) = setup(QueueFullPolicy::Wait);
 
-    let requests: Vec<_> = (0..5)
+    let requests: Vec<_> = (0..6)
         .map(|_| {
             let app = app.clone();
             tokio::spawn(async move { call(&app).await })
         })
         .collect();
-    // Storage is stalled: one event is being written, one waits in the queue, and the
-    // other requests must wait for room instead of being answered.
+    // Storage is stalled: two events are in flight (one being written, the next waiting
+    // for its turn to commit), one waits in the queue, and the other requests must wait
+    // for room instead of being answered.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let waiting = requests.iter().filter(|task| !task.is_finished()).count();
     assert!(waiting >= 3, "{waiting} requests wait");

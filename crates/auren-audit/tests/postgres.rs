@@ -7,7 +7,7 @@ use std::time::Duration;
 use auren_audit::partitions::{self, list_partitions};
 use auren_audit::{
     Action, AuditEvent, AuditQueryRequest, AuditSink, AuditWriter, AuditWriterConfig, ChainState,
-    Outcome, PostgresSink, ProblemKind, Retention,
+    Outcome, PostgresSink, ProblemKind, Retention, TurnDone,
 };
 use auren_testing::{base_database_url, TcpProxy, TestDatabase};
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
@@ -94,6 +94,87 @@ async fn a_batch_written_twice_is_stored_once() {
     sink.write_batch(&batch).await.expect("first write");
     sink.write_batch(&batch).await.expect("retried write");
     assert_eq!(count(&db).await, 10);
+}
+
+#[tokio::test]
+async fn a_partly_stored_batch_is_completed_without_duplicates() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let sink = PostgresSink::new(db.pool().clone());
+    let mut chain = ChainState::new();
+    sink.open_chain(chain.chain_id()).await.expect("open");
+    let batch: Vec<_> = (0..10).map(|i| chain.seal(event(i, Utc::now()))).collect();
+
+    sink.write_batch(&batch[..4])
+        .await
+        .expect("part of the batch");
+    sink.write_batch(&batch).await.expect("the whole batch");
+    assert_eq!(count(&db).await, 10);
+    let report = sink.verify(None, None).await.expect("verify");
+    assert!(report.is_ok(), "{report:?}");
+}
+
+/// Whether some session of this test's database holds a lock on `phi_audit_log`.
+async fn audit_log_is_locked(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             WHERE c.relname = 'phi_audit_log' AND l.pid <> pg_backend_pid() \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
+        .await
+        .expect("locks")
+        .get::<_, i64>(0)
+        > 0
+}
+
+#[tokio::test]
+async fn a_batch_commits_only_after_the_one_before_it_and_never_blocks_ddl() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let sink = PostgresSink::new(db.pool().clone());
+    let mut chain = ChainState::new();
+    sink.open_chain(chain.chain_id()).await.expect("open");
+    let first: Vec<_> = (0..5).map(|i| chain.seal(event(i, Utc::now()))).collect();
+    let second: Vec<_> = (5..10).map(|i| chain.seal(event(i, Utc::now()))).collect();
+    // The partition exists, so the only lock the writer takes is its transaction's.
+    partitions::create_ahead(db.pool(), Utc::now(), 1)
+        .await
+        .expect("partitions");
+
+    // The second batch is sent first; it must not commit before the first.
+    let first_stored = TurnDone::new();
+    let second_turn = first_stored.next_turn();
+    let writing = {
+        let sink = sink.clone();
+        tokio::spawn(async move { sink.write_batch_in_turn(&second, &second_turn).await })
+    };
+    let admin = db.pool().get().await.expect("connection");
+    while !audit_log_is_locked(&admin).await {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // DDL queued behind the waiting transaction (a migration, the retention job) gets
+    // through: the transaction gives way instead of waiting for its turn forever.
+    admin
+        .batch_execute(
+            "SET lock_timeout = '30s'; BEGIN; \
+             LOCK TABLE phi_audit_log IN ACCESS EXCLUSIVE MODE; COMMIT",
+        )
+        .await
+        .expect("the lock is granted");
+    assert_eq!(count(&db).await, 0, "nothing committed out of turn");
+    assert!(!writing.is_finished());
+
+    sink.write_batch(&first).await.expect("first batch");
+    first_stored.mark();
+    writing.await.expect("task").expect("second batch");
+    assert_eq!(count(&db).await, 10);
+    let report = sink.verify(None, None).await.expect("verify");
+    assert!(report.is_ok(), "{report:?}");
 }
 
 #[tokio::test]

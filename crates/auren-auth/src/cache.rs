@@ -2,13 +2,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use auren_core::{ttl_cache, TtlCache};
 
 use crate::metrics::{record_cache_lookup, CacheResult};
-use crate::store::StoredKey;
-use crate::KeyDigest;
+use crate::unix_time::system_now_ns;
+use crate::{CachedKey, KeyDigest};
 
 /// Entries the cache holds at most, unless configured.
 pub const DEFAULT_MAX_ENTRIES: u64 = 100_000;
@@ -27,7 +27,7 @@ type DigestHasher = foldhash::fast::RandomState;
 #[derive(Debug, Clone)]
 pub enum CachedLookup {
     /// A stored key.
-    Known(Arc<StoredKey>),
+    Known(Arc<CachedKey>),
     /// No key has this digest.
     Unknown,
 }
@@ -62,7 +62,9 @@ pub enum CachedLookup {
 /// ```
 #[derive(Debug)]
 pub struct VerificationCache {
-    known: TtlCache<KeyDigest, Arc<StoredKey>, DigestHasher>,
+    /// Found keys with the system time (Unix ns) they were cached at; see `get_at`.
+    known: TtlCache<KeyDigest, (Arc<CachedKey>, i64), DigestHasher>,
+    known_ttl_ns: i64,
     unknown: TtlCache<KeyDigest, (), DigestHasher>,
     epoch: AtomicU64,
     live: AtomicBool,
@@ -93,8 +95,15 @@ impl VerificationCache {
         // costs one probe. Digests are uniformly random, so a fast (seeded) hasher suffices.
         let max_entries = usize::try_from(max_entries).unwrap_or(usize::MAX);
         let shards = ttl_cache::DEFAULT_SHARDS;
+
+        // Found keys expire by the system time the verifier reads anyway (see `get_at`),
+        // so the map's own clock is stopped: a hit then costs one clock reading, not two.
+        let stopped = Instant::now();
+        let known = TtlCache::with_hasher(max_entries, ttl, shards, DigestHasher::default())
+            .with_time_source(Arc::new(move || stopped));
         Self {
-            known: TtlCache::with_hasher(max_entries, ttl, shards, DigestHasher::default()),
+            known,
+            known_ttl_ns: i64::try_from(ttl.as_nanos()).unwrap_or(i64::MAX),
             unknown: TtlCache::with_hasher(
                 max_entries,
                 negative_ttl,
@@ -110,9 +119,21 @@ impl VerificationCache {
     /// The cached lookup of `digest`, if any. Each call counts as a `hit`, `negative_hit`
     /// or `miss` in [`AUTH_CACHE_LOOKUPS_TOTAL`](crate::metrics::AUTH_CACHE_LOOKUPS_TOTAL).
     pub fn get(&self, digest: &KeyDigest) -> Option<CachedLookup> {
-        if let Some(stored) = self.known.get(digest) {
-            record_cache_lookup(CacheResult::Hit);
-            return Some(CachedLookup::Known(stored));
+        self.get_at(digest, system_now_ns())
+    }
+
+    /// As [`get`](Self::get), with the system time already read (Unix nanoseconds).
+    ///
+    /// A found key counts only from the moment it was cached until the TTL has passed; a
+    /// system clock set back before that moment also makes it a miss, so no clock change
+    /// can stretch an entry's life.
+    pub(crate) fn get_at(&self, digest: &KeyDigest, now_ns: i64) -> Option<CachedLookup> {
+        if let Some((cached, cached_at)) = self.known.get(digest) {
+            let age = now_ns.saturating_sub(cached_at);
+            if (0..self.known_ttl_ns).contains(&age) {
+                record_cache_lookup(CacheResult::Hit);
+                return Some(CachedLookup::Known(cached));
+            }
         }
 
         let found = self.unknown.get(digest).map(|()| CachedLookup::Unknown);
@@ -139,7 +160,7 @@ impl VerificationCache {
             return false;
         }
         match lookup {
-            CachedLookup::Known(stored) => self.known.insert(digest, stored),
+            CachedLookup::Known(cached) => self.known.insert(digest, (cached, system_now_ns())),
             CachedLookup::Unknown => self.unknown.insert(digest, ()),
         }
         true
@@ -195,6 +216,7 @@ impl VerificationCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoredKey;
     use crate::{KeyFormat, KeyRecord, NewKey};
     use auren_core::Role;
 
@@ -202,7 +224,8 @@ mod tests {
         let key = KeyFormat::default().generate().expect("random");
         let digest = KeyDigest::of(&key);
         let record = KeyRecord::new(NewKey::new("u", Role::User), "p".into(), chrono::Utc::now());
-        let lookup = CachedLookup::Known(Arc::new(StoredKey { record, digest }));
+        let stored = StoredKey { record, digest };
+        let lookup = CachedLookup::Known(Arc::new(CachedKey::new(stored)));
         (digest, lookup)
     }
 
@@ -268,5 +291,28 @@ mod tests {
 
             assert!(cache.get(&digest).is_none(), "a stale fill survived");
         }
+    }
+
+    #[test]
+    fn found_keys_expire_by_the_system_time_either_way() {
+        let cache = VerificationCache::with_limits(100, Duration::from_secs(30), DEFAULT_TTL);
+        let key = KeyFormat::default().generate().expect("random");
+        let digest = KeyDigest::of(&key);
+        let record = KeyRecord::new(NewKey::new("u", Role::User), "p".into(), chrono::Utc::now());
+        let cached = Arc::new(CachedKey::new(StoredKey { record, digest }));
+        assert!(cache.fill(cache.ticket(), digest, CachedLookup::Known(cached)));
+
+        let now = system_now_ns();
+        let second = 1_000_000_000;
+        assert!(cache.get_at(&digest, now).is_some());
+        assert!(cache.get_at(&digest, now + 29 * second).is_some());
+        assert!(
+            cache.get_at(&digest, now + 31 * second).is_none(),
+            "past the TTL"
+        );
+        assert!(
+            cache.get_at(&digest, now - 10 * second).is_none(),
+            "clock set back"
+        );
     }
 }

@@ -6,11 +6,12 @@ use std::time::Duration;
 use auren_core::{CallerIdentity, KeyId, SharedClock, SystemClock};
 
 use crate::cache::{CachedLookup, VerificationCache};
-use crate::last_used::LastUsedGate;
+use crate::last_used::{LastUsedGate, LastWrite};
 use crate::store::{KeyStore, Revocation, StoreError, StoredKey};
+use crate::unix_time::{from_unix_ns, system_now_ns, unix_ns};
 use crate::{
-    ApiKey, AuthRejection, InvalidKeySettings, KeyDigest, KeyFormat, KeyRecord, KeyState,
-    KeyUpdate, NewKey, RandomError,
+    ApiKey, AuthRejection, CachedKey, InvalidKeySettings, KeyDigest, KeyFormat, KeyRecord,
+    KeyState, KeyUpdate, NewKey, RandomError,
 };
 
 /// How often at most `last_used_at` is written for one key by one instance.
@@ -51,6 +52,8 @@ pub struct ApiKeys {
     store: Arc<dyn KeyStore>,
     format: KeyFormat,
     clock: SharedClock,
+    /// Whether `clock` is the system clock, which the hot path then reads directly.
+    system_clock: bool,
     cache: Option<Arc<VerificationCache>>,
     last_used: Arc<LastUsedGate>,
 }
@@ -62,6 +65,34 @@ pub struct IssuedKey {
     pub key: ApiKey,
     /// What is stored about it.
     pub record: KeyRecord,
+}
+
+/// The time of one verification, in Unix nanoseconds.
+#[derive(Debug, Clone, Copy)]
+struct Now {
+    /// By the key clock: for expiry, revocation and last use.
+    key_ns: i64,
+    /// By the system clock: for the cache's TTL.
+    cache_ns: i64,
+}
+
+/// What a lookup found, and where.
+enum Found {
+    /// A key, from the cache.
+    Cached(Arc<CachedKey>),
+    /// A key, from the store.
+    Fetched(Arc<CachedKey>),
+    /// No key has the digest.
+    Nothing,
+}
+
+impl Found {
+    fn fetched(stored: Option<StoredKey>) -> Self {
+        match stored {
+            Some(stored) => Self::Fetched(Arc::new(CachedKey::new(stored))),
+            None => Self::Nothing,
+        }
+    }
 }
 
 /// What registering a given key did.
@@ -110,6 +141,7 @@ impl ApiKeys {
             store,
             format: KeyFormat::default(),
             clock: SystemClock::shared(),
+            system_clock: true,
             cache: None,
             last_used: Arc::new(LastUsedGate::new(DEFAULT_LAST_USED_INTERVAL)),
         }
@@ -124,6 +156,7 @@ impl ApiKeys {
     /// Takes the time from `clock`, for expiry and revocation.
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
+        self.system_clock = false;
         self
     }
 
@@ -162,40 +195,64 @@ impl ApiKeys {
             .map_err(AuthRejection::MalformedKey)?;
         let digest = KeyDigest::of_text(presented);
 
-        let Some(stored) = self.lookup(&digest).await? else {
-            return Err(AuthRejection::UnknownKey);
+        // One reading of the clock serves the cache, expiry, revocation and last use on a
+        // hit; a lookup that went to the store reads it again afterwards.
+        let now = self.now();
+        let (cached, now) = match self.lookup(&digest, now).await? {
+            Found::Cached(cached) => (cached, now),
+            Found::Fetched(cached) => (cached, self.now()),
+            Found::Nothing => return Err(AuthRejection::UnknownKey),
         };
+        let stored = cached.stored();
         if !stored.digest.ct_matches(&digest) {
             return Err(AuthRejection::UnknownKey);
         }
 
-        let record = &stored.record;
-        let now = self.clock.now();
-        match record.check(now) {
-            Err(KeyState::Revoked) => return Err(AuthRejection::RevokedKey(record.key_id)),
-            Err(KeyState::Expired) => return Err(AuthRejection::ExpiredKey(record.key_id)),
+        let key_id = stored.record.key_id;
+        match cached.check(now.key_ns) {
+            Err(KeyState::Revoked) => return Err(AuthRejection::RevokedKey(key_id)),
+            Err(KeyState::Expired) => return Err(AuthRejection::ExpiredKey(key_id)),
             Ok(()) => {}
         }
 
-        self.note_use(record.key_id, now);
-        Ok(record.identity())
+        self.note_use(&cached, now.key_ns);
+        Ok(stored.record.identity())
     }
 
-    async fn lookup(&self, digest: &KeyDigest) -> Result<Option<Arc<StoredKey>>, AuthRejection> {
+    /// The time for a verification: by the key clock, and by the system clock for the
+    /// cache's TTL (one reading when the key clock is the system clock).
+    fn now(&self) -> Now {
+        if self.system_clock {
+            let now = system_now_ns();
+            return Now {
+                key_ns: now,
+                cache_ns: now,
+            };
+        }
+        Now {
+            key_ns: unix_ns(self.clock.now()),
+            cache_ns: system_now_ns(),
+        }
+    }
+
+    async fn lookup(&self, digest: &KeyDigest, now: Now) -> Result<Found, AuthRejection> {
         let Some(cache) = &self.cache else {
-            return self.find(digest).await.map(|found| found.map(Arc::new));
+            let found = self.find(digest).await?;
+            return Ok(Found::fetched(found));
         };
-        match cache.get(digest) {
-            Some(CachedLookup::Known(stored)) => return Ok(Some(stored)),
-            Some(CachedLookup::Unknown) => return Ok(None),
+        match cache.get_at(digest, now.cache_ns) {
+            Some(CachedLookup::Known(cached)) => return Ok(Found::Cached(cached)),
+            Some(CachedLookup::Unknown) => return Ok(Found::Nothing),
             None => {}
         }
 
         let ticket = cache.ticket();
-        let found = self.find(digest).await?.map(Arc::new);
+        let found = Found::fetched(self.find(digest).await?);
         let entry = match &found {
-            Some(stored) => CachedLookup::Known(Arc::clone(stored)),
-            None => CachedLookup::Unknown,
+            Found::Fetched(cached) | Found::Cached(cached) => {
+                CachedLookup::Known(Arc::clone(cached))
+            }
+            Found::Nothing => CachedLookup::Unknown,
         };
         cache.fill(ticket, *digest, entry);
         Ok(found)
@@ -209,10 +266,26 @@ impl ApiKeys {
     }
 
     /// Writes `last_used_at` in the background, at most once per interval per key.
-    fn note_use(&self, key_id: KeyId, now: chrono::DateTime<chrono::Utc>) {
-        if !self.last_used.should_write(key_id, now) {
+    ///
+    /// The common case, a key whose use was written within the interval, is one relaxed
+    /// load of the stamp in its [`CachedKey`]. Only when that stamp is old does the gate
+    /// (a lock and a map probe) decide, so concurrent requests and fresh cache entries of
+    /// one key still write once per interval.
+    fn note_use(&self, cached: &CachedKey, now_ns: i64) {
+        if cached.used_recently(now_ns, self.last_used.interval_ns()) {
             return;
         }
+
+        let key_id = cached.stored().record.key_id;
+        let now = from_unix_ns(now_ns);
+        match self.last_used.check(key_id, now) {
+            LastWrite::Recent(at) => {
+                cached.note_written(unix_ns(at));
+                return;
+            }
+            LastWrite::Due => cached.note_written(now_ns),
+        }
+
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -265,6 +338,52 @@ impl ApiKeys {
             },
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Issues a key with the settings of `new` (normally an admin key) unless an admin key
+    /// is active, as one atomic step in the store: of several instances starting together
+    /// on one database, one creates the key and the others get `None`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ApiKeys::create`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auren_auth::{ApiKeys, InMemoryKeyStore, NewKey};
+    /// use auren_core::Role;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let keys = ApiKeys::new(Arc::new(InMemoryKeyStore::new()));
+    /// let first = keys.create_if_no_active_admin(NewKey::new("admin", Role::Admin)).await;
+    /// assert!(first.unwrap().is_some());
+    /// let again = keys.create_if_no_active_admin(NewKey::new("admin", Role::Admin)).await;
+    /// assert!(again.unwrap().is_none());
+    /// # });
+    /// ```
+    pub async fn create_if_no_active_admin(
+        &self,
+        new: NewKey,
+    ) -> Result<Option<IssuedKey>, KeyError> {
+        new.validate()?;
+        let key = self.format.generate()?;
+        let now = self.clock.now();
+        let record = KeyRecord::new(new, key.display_prefix().to_owned(), now);
+
+        let digest = KeyDigest::of(&key);
+        if !self
+            .store
+            .insert_if_no_active_admin(&record, &digest, now)
+            .await?
+        {
+            return Ok(None);
+        }
+
+        self.invalidate(&digest);
+        tracing::debug!(key_id = %record.key_id, role = %record.role, "API key issued");
+        Ok(Some(IssuedKey { key, record }))
     }
 
     /// Whether some admin key is usable now.
@@ -377,5 +496,40 @@ impl ApiKeys {
         if let Some(cache) = &self.cache {
             cache.invalidate(digest);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::InMemoryKeyStore;
+    use auren_core::Role;
+    use zeroize::ZeroizeOnDrop;
+
+    fn wiped_on_drop<T: ZeroizeOnDrop>(_: &T) {}
+
+    /// The one copy of a fresh secret lives in the `ApiKey`, which wipes it on drop (its
+    /// `String` with the spare capacity); the issued key and its `Debug` never show it.
+    #[tokio::test]
+    async fn an_issued_secret_is_wiped_on_drop_and_never_shown() {
+        let keys = ApiKeys::new(Arc::new(InMemoryKeyStore::new()));
+        let issued = keys
+            .create(NewKey::new("u", Role::Admin))
+            .await
+            .expect("issued");
+        wiped_on_drop(&issued.key);
+
+        let secret = issued.key.expose_secret();
+        let random = &secret[issued.key.display_prefix().len()..];
+        for shown in [format!("{issued:?}"), format!("{:?}", issued.key)] {
+            assert!(!shown.contains(random), "{shown}");
+            assert!(shown.contains(issued.key.display_prefix()), "{shown}");
+        }
+
+        let created = keys
+            .create_if_no_active_admin(NewKey::new("admin", Role::Admin))
+            .await
+            .expect("store");
+        assert!(created.is_none(), "an admin key is active");
     }
 }

@@ -51,6 +51,7 @@ mod api_key;
 pub mod auth_layer;
 mod bearer;
 mod cache;
+mod cached_key;
 mod digest;
 mod invalidation;
 mod keys;
@@ -60,6 +61,7 @@ mod record;
 mod rejection;
 mod require_role;
 mod store;
+mod unix_time;
 
 pub use api_key::{
     ApiKey, KeyFormat, KeyFormatError, PrefixError, RandomError, CHECKSUM_CHARS, DEFAULT_PREFIX,
@@ -70,6 +72,7 @@ pub use cache::{
     CachedLookup, FillTicket, VerificationCache, DEFAULT_MAX_ENTRIES, DEFAULT_NEGATIVE_TTL,
     DEFAULT_TTL,
 };
+pub use cached_key::CachedKey;
 pub use digest::KeyDigest;
 pub use invalidation::InvalidationListener;
 pub use keys::{

@@ -102,6 +102,14 @@ impl KeyStore for DownStore {
     async fn has_active_admin(&self, _: DateTime<Utc>) -> Result<bool, StoreError> {
         Err(down())
     }
+    async fn insert_if_no_active_admin(
+        &self,
+        _: &KeyRecord,
+        _: &KeyDigest,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Err(down())
+    }
 }
 
 #[tokio::test]

@@ -213,3 +213,44 @@ async fn negative_entries_are_dropped_when_the_key_is_registered() {
     }
     assert!(found);
 }
+
+/// Callers racing to create the first admin key create one between them.
+async fn one_first_admin_key(keys: Arc<ApiKeys>) {
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let keys = Arc::clone(&keys);
+            tokio::spawn(async move {
+                let new = NewKey::new("admin", Role::Admin);
+                keys.create_if_no_active_admin(new).await.expect("store")
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for racer in racers {
+        created += usize::from(racer.await.expect("task").is_some());
+    }
+    assert_eq!(created, 1);
+
+    let records = keys.list(None).await.expect("list");
+    assert_eq!(records.len(), 1);
+
+    let revoked = keys.revoke(records[0].key_id).await.expect("revoke");
+    assert!(matches!(revoked, Revocation::Revoked(_)));
+    let new = NewKey::new("admin", Role::Admin);
+    let replacement = keys.create_if_no_active_admin(new).await.expect("store");
+    assert!(replacement.is_some(), "a revoked admin key does not count");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_admin_keys_in_memory() {
+    one_first_admin_key(Arc::new(ApiKeys::new(Arc::new(InMemoryKeyStore::new())))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_admin_keys_on_postgres() {
+    let Some(db) = auren_testing::TestDatabase::create().await else {
+        return;
+    };
+    let store = Arc::new(PostgresKeyStore::new(db.pool().clone()));
+    one_first_admin_key(Arc::new(ApiKeys::new(store))).await;
+}

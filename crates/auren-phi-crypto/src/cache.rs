@@ -123,9 +123,15 @@ impl CachedDataKey {
         &self.id_text
     }
 
-    /// The associated data of a value sealed by this key for `user_id` and `field`.
-    pub(crate) fn aad(&self, user_id: &str, field: Option<&str>) -> Vec<u8> {
-        derive::field_aad(&self.aad_prefix, user_id, field)
+    /// Calls `use_aad` with the associated data of a value sealed by this key for
+    /// `user_id` and `field`.
+    pub(crate) fn with_aad<R>(
+        &self,
+        user_id: &str,
+        field: Option<&str>,
+        use_aad: impl FnOnce(&[u8]) -> R,
+    ) -> R {
+        derive::with_field_aad(&self.aad_prefix, user_id, field, use_aad)
     }
 
     /// The key of `user_id`, from the cache when it is there.
@@ -194,7 +200,19 @@ impl KeyCache {
         *active = Some((key, Instant::now()));
     }
 
+    /// The unwrapped key `id`: the active key when it is that one (most values were
+    /// sealed by it, and a key's bytes never change, however old the active slot is),
+    /// else from the cache of data keys.
     pub(crate) fn data_key(&self, id: DataKeyId) -> Option<Arc<CachedDataKey>> {
+        let active = self
+            .active
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((key, _)) = active.as_ref().filter(|(key, _)| key.id() == id) {
+            return Some(key.clone());
+        }
+        drop(active);
+
         self.data_keys.get(&id)
     }
 

@@ -64,7 +64,8 @@ impl FromStr for DataKeyId {
 
         // Only the canonical spelling, so one key has exactly one id string.
         let parsed = Ulid::from_string(ulid).map_err(|_| FormatError::KeyId)?;
-        if parsed.to_string() != ulid {
+        let mut canonical = [0_u8; ulid::ULID_LEN];
+        if parsed.array_to_str(&mut canonical) != ulid {
             return Err(FormatError::KeyId);
         }
         Ok(Self(parsed))

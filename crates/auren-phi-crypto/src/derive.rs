@@ -5,6 +5,8 @@
 //! different contexts ever encode to the same bytes: user `"ab"` with field `"c"` is not
 //! user `"a"` with field `"bc"`.
 
+use std::io::{self, Write};
+
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::hkdf::{Salt, HKDF_SHA256};
 
@@ -57,22 +59,65 @@ pub(crate) fn aad_prefix(key_id: DataKeyId) -> Vec<u8> {
     prefix
 }
 
-/// The associated data of a sealed value: `prefix` (see [`aad_prefix`]), the user id and
-/// the optional field.
+/// The most bytes of associated data built on the stack: enough for a user id and a
+/// field name of about 140 bytes together. Longer contexts are built on the heap.
+const INLINE_AAD: usize = 192;
+
+/// Calls `use_aad` with the associated data of a sealed value: `prefix` (see
+/// [`aad_prefix`]), the user id and the optional field.
+///
+/// The bytes are built on the stack when they fit, so the hot path allocates nothing for
+/// them; both ways write the same bytes (see [`write_field_aad`]).
+pub(crate) fn with_field_aad<R>(
+    prefix: &[u8],
+    user_id: &str,
+    field: Option<&str>,
+    use_aad: impl FnOnce(&[u8]) -> R,
+) -> R {
+    let mut inline = [0_u8; INLINE_AAD];
+    let mut free: &mut [u8] = &mut inline;
+    if write_field_aad(&mut free, prefix, user_id, field).is_ok() {
+        let len = INLINE_AAD - free.len();
+        return use_aad(&inline[..len]);
+    }
+
+    use_aad(&field_aad(prefix, user_id, field))
+}
+
+/// The associated data of a sealed value, on the heap; see [`with_field_aad`].
 pub(crate) fn field_aad(prefix: &[u8], user_id: &str, field: Option<&str>) -> Vec<u8> {
     let field_len = field.map_or(0, str::len);
     let mut aad = Vec::with_capacity(prefix.len() + 9 + user_id.len() + field_len);
 
-    aad.extend_from_slice(prefix);
-    put_field(&mut aad, user_id.as_bytes());
+    // Writing to a `Vec` cannot fail.
+    let _ = write_field_aad(&mut aad, prefix, user_id, field);
+    aad
+}
+
+/// Writes `prefix || len(user id) || user id || field`, where `field` is `0x00` for no
+/// field or `0x01 || len(name) || name`. Fails only when `out` is full.
+fn write_field_aad(
+    out: &mut impl Write,
+    prefix: &[u8],
+    user_id: &str,
+    field: Option<&str>,
+) -> io::Result<()> {
+    out.write_all(prefix)?;
+    write_field(out, user_id.as_bytes())?;
     match field {
-        None => aad.push(0),
+        None => out.write_all(&[0]),
         Some(field) => {
-            aad.push(1);
-            put_field(&mut aad, field.as_bytes());
+            out.write_all(&[1])?;
+            write_field(out, field.as_bytes())
         }
     }
-    aad
+}
+
+/// Writes `bytes` with its length in front, as [`put_field`] does.
+fn write_field(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    out.write_all(&len.to_be_bytes())?;
+    out.write_all(bytes)
 }
 
 #[cfg(test)]
@@ -93,6 +138,34 @@ mod tests {
         ];
         for (left, right) in pairs {
             assert_ne!(left, right);
+        }
+    }
+
+    #[test]
+    fn the_stack_and_the_heap_build_the_same_bytes() {
+        let prefix = aad_prefix(DataKeyId::new());
+        let long = "u".repeat(INLINE_AAD);
+        let contexts = [
+            ("device_123", None),
+            ("user_1", Some("bpm")),
+            ("", Some("")),
+            (long.as_str(), None),
+            ("user_1", Some(long.as_str())),
+        ];
+        for (user_id, field) in contexts {
+            let built = with_field_aad(&prefix, user_id, field, <[u8]>::to_vec);
+            assert_eq!(built, field_aad(&prefix, user_id, field));
+
+            let mut expected = prefix.clone();
+            put_field(&mut expected, user_id.as_bytes());
+            match field {
+                None => expected.push(0),
+                Some(field) => {
+                    expected.push(1);
+                    put_field(&mut expected, field.as_bytes());
+                }
+            }
+            assert_eq!(built, expected);
         }
     }
 }

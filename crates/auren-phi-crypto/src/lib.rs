@@ -57,6 +57,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod buffer;
 mod cache;
 mod data_key;
 mod derive;

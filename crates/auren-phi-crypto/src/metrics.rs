@@ -14,6 +14,8 @@
 //! assert_eq!(PHI_ERRORS_TOTAL, "auren_phi_errors_total");
 //! ```
 
+use metrics::{Key, Label, Level, Metadata};
+
 use crate::error::PhiError;
 
 /// Counter of encryptions and decryptions, successful or not, labelled `operation`:
@@ -45,17 +47,56 @@ pub(crate) enum KeyCacheKind {
     DerivedKey,
 }
 
+// The keys are built at compile time (`Key::from_static_parts` is `const`, hash included);
+// `metrics::counter!` with a name held in a constant would build and hash its key on
+// every call, which cost more than the rest of a warm lookup.
+static ENCRYPTS: Key = operation_key(&ENCRYPT_LABELS);
+static ENCRYPT_LABELS: [Label; 1] = [Label::from_static_parts("operation", "encrypt")];
+static DECRYPTS: Key = operation_key(&DECRYPT_LABELS);
+static DECRYPT_LABELS: [Label; 1] = [Label::from_static_parts("operation", "decrypt")];
+
+static DATA_KEY_HITS: Key = lookup_key(&DATA_KEY_HIT_LABELS);
+static DATA_KEY_HIT_LABELS: [Label; 2] = lookup_labels("data_key", "hit");
+static DATA_KEY_MISSES: Key = lookup_key(&DATA_KEY_MISS_LABELS);
+static DATA_KEY_MISS_LABELS: [Label; 2] = lookup_labels("data_key", "miss");
+static DERIVED_KEY_HITS: Key = lookup_key(&DERIVED_KEY_HIT_LABELS);
+static DERIVED_KEY_HIT_LABELS: [Label; 2] = lookup_labels("derived_key", "hit");
+static DERIVED_KEY_MISSES: Key = lookup_key(&DERIVED_KEY_MISS_LABELS);
+static DERIVED_KEY_MISS_LABELS: [Label; 2] = lookup_labels("derived_key", "miss");
+
+/// What `metrics::counter!` would attach from this module.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+const fn operation_key(labels: &'static [Label]) -> Key {
+    Key::from_static_parts(PHI_OPERATIONS_TOTAL, labels)
+}
+
+const fn lookup_key(labels: &'static [Label]) -> Key {
+    Key::from_static_parts(PHI_KEY_CACHE_LOOKUPS_TOTAL, labels)
+}
+
+const fn lookup_labels(cache: &'static str, result: &'static str) -> [Label; 2] {
+    [
+        Label::from_static_parts("cache", cache),
+        Label::from_static_parts("result", result),
+    ]
+}
+
+/// Adds one to the counter `key` of the recorder in place now (none: nothing is kept).
+fn increment(key: &'static Key) {
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(1);
+}
+
 /// Counts one operation and, when it failed, its error; hands the result on.
 pub(crate) fn record_operation<T>(
     operation: Operation,
     result: Result<T, PhiError>,
 ) -> Result<T, PhiError> {
-    // Literal label values keep the metric keys static: no allocation per call.
-    let counter = match operation {
-        Operation::Encrypt => metrics::counter!(PHI_OPERATIONS_TOTAL, "operation" => "encrypt"),
-        Operation::Decrypt => metrics::counter!(PHI_OPERATIONS_TOTAL, "operation" => "decrypt"),
-    };
-    counter.increment(1);
+    increment(match operation {
+        Operation::Encrypt => &ENCRYPTS,
+        Operation::Decrypt => &DECRYPTS,
+    });
 
     if let Err(error) = &result {
         let operation = match operation {
@@ -70,22 +111,12 @@ pub(crate) fn record_operation<T>(
 
 /// Counts one key cache lookup.
 pub(crate) fn record_cache_lookup(cache: KeyCacheKind, hit: bool) {
-    // Literal label values keep the metric keys static: no allocation per lookup.
-    let counter = match (cache, hit) {
-        (KeyCacheKind::DataKey, true) => metrics::counter!(
-            PHI_KEY_CACHE_LOOKUPS_TOTAL, "cache" => "data_key", "result" => "hit"
-        ),
-        (KeyCacheKind::DataKey, false) => metrics::counter!(
-            PHI_KEY_CACHE_LOOKUPS_TOTAL, "cache" => "data_key", "result" => "miss"
-        ),
-        (KeyCacheKind::DerivedKey, true) => metrics::counter!(
-            PHI_KEY_CACHE_LOOKUPS_TOTAL, "cache" => "derived_key", "result" => "hit"
-        ),
-        (KeyCacheKind::DerivedKey, false) => metrics::counter!(
-            PHI_KEY_CACHE_LOOKUPS_TOTAL, "cache" => "derived_key", "result" => "miss"
-        ),
-    };
-    counter.increment(1);
+    increment(match (cache, hit) {
+        (KeyCacheKind::DataKey, true) => &DATA_KEY_HITS,
+        (KeyCacheKind::DataKey, false) => &DATA_KEY_MISSES,
+        (KeyCacheKind::DerivedKey, true) => &DERIVED_KEY_HITS,
+        (KeyCacheKind::DerivedKey, false) => &DERIVED_KEY_MISSES,
+    });
 }
 
 /// The `kind` label of an error: a fixed word, never a value the error carries.

@@ -3,18 +3,18 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ring::aead::{Aad, Nonce, NONCE_LEN};
-use ring::rand::{SecureRandom, SystemRandom};
+use ring::rand::SystemRandom;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::buffer::{self, SealingBuffer};
 use crate::cache::{CacheConfig, CachedDataKey, KeyCache};
 use crate::data_key::{DataKey, DataKeyId};
 use crate::error::PhiError;
 use crate::master_key::MasterKey;
 use crate::metrics::{record_cache_lookup, record_operation, KeyCacheKind, Operation};
-use crate::sealed::SealedValue;
+use crate::sealed::{format_sealed, StoredParts};
 use crate::store::KeyStore;
 
 /// What a sealed value is bound to: the user it belongs to and, optionally, the field
@@ -274,11 +274,10 @@ impl PhiCrypto {
     where
         T: Serialize + ?Sized,
     {
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(16));
-        ciborium::into_writer(value, &mut *plaintext).map_err(|_| PhiError::Encode)?;
+        let buffer = SealingBuffer::serialize(value)?;
 
         let data_key = self.active_key().await?;
-        self.seal(&data_key, plaintext, context)
+        self.seal(&data_key, buffer, context)
     }
 
     /// Opens a value sealed for `context`.
@@ -290,12 +289,9 @@ impl PhiCrypto {
     where
         T: DeserializeOwned,
     {
-        let opened = self.open(stored, context).await.and_then(|plaintext| {
-            ciborium::from_reader(plaintext.as_slice()).map_err(|_| PhiError::Decode {
-                expected: std::any::type_name::<T>(),
-            })
-        });
-        record_operation(Operation::Decrypt, opened)
+        let opened = self.open(stored, context).await;
+        let value = opened.and_then(|plaintext| buffer::deserialize(&plaintext));
+        record_operation(Operation::Decrypt, value)
     }
 
     /// Re-seals `stored` under the active data key when another key sealed it, without
@@ -315,7 +311,8 @@ impl PhiCrypto {
         }
 
         let plaintext = record_operation(Operation::Decrypt, self.open(stored, context).await)?;
-        record_operation(Operation::Encrypt, self.seal(&active, plaintext, context)).map(Some)
+        let buffer = SealingBuffer::with_plaintext(&plaintext);
+        record_operation(Operation::Encrypt, self.seal(&active, buffer, context)).map(Some)
     }
 
     /// The id of the data key new values are sealed with.
@@ -344,52 +341,33 @@ impl PhiCrypto {
     fn seal(
         &self,
         data_key: &CachedDataKey,
-        mut plaintext: Zeroizing<Vec<u8>>,
+        buffer: SealingBuffer,
         context: PhiContext<'_>,
     ) -> Result<String, PhiError> {
-        let mut nonce = [0_u8; NONCE_LEN];
-        self.inner
-            .random
-            .fill(&mut nonce)
-            .map_err(|_| PhiError::Random)?;
-
         let user_key = data_key.user_key(context.user_id)?;
-        let aad = data_key.aad(context.user_id, context.field);
-        user_key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad.as_slice()),
-                &mut *plaintext,
-            )
-            .map_err(|_| PhiError::Crypto)?;
+        let payload = data_key.with_aad(context.user_id, context.field, |aad| {
+            buffer.seal(&user_key, &self.inner.random, aad)
+        })?;
 
-        // The buffer now holds ciphertext and tag, which need no wiping.
-        let ciphertext = std::mem::take(&mut *plaintext);
-        Ok(SealedValue::format_parts(
-            data_key.id_text(),
-            &nonce,
-            &ciphertext,
-        ))
+        Ok(format_sealed(data_key.id_text(), &payload))
     }
 
+    /// Opens `stored` for `context` and returns its plaintext (CBOR), wiped on drop.
     async fn open(
         &self,
         stored: &str,
         context: PhiContext<'_>,
     ) -> Result<Zeroizing<Vec<u8>>, PhiError> {
-        let sealed = SealedValue::parse(stored)?;
-        let data_key = self.data_key(sealed.key_id()).await?;
-        let user_key = data_key.user_key(context.user_id)?;
-        let aad = data_key.aad(context.user_id, context.field);
+        // Malformed input is reported before any key is looked up.
+        let parts = StoredParts::split(stored)?;
+        let mut payload = parts.decode_payload()?;
 
-        let nonce = Nonce::assume_unique_for_key(sealed.nonce());
-        let mut buffer = Zeroizing::new(sealed.into_ciphertext());
-        let plain_len = user_key
-            .open_in_place(nonce, Aad::from(aad.as_slice()), &mut buffer)
-            .map_err(|_| PhiError::WrongContextOrTampered)?
-            .len();
-        buffer.truncate(plain_len);
-        Ok(buffer)
+        let data_key = self.data_key(parts.key_id).await?;
+        let user_key = data_key.user_key(context.user_id)?;
+        data_key.with_aad(context.user_id, context.field, |aad| {
+            buffer::open_in_place(&mut payload, &user_key, aad)
+        })?;
+        Ok(payload)
     }
 
     async fn active_key(&self) -> Result<Arc<CachedDataKey>, PhiError> {

@@ -7,6 +7,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::aead::NONCE_LEN;
+use zeroize::Zeroizing;
 
 use crate::data_key::DataKeyId;
 use crate::derive::VERSION_TAG;
@@ -52,69 +53,28 @@ impl SealedValue {
     ///
     /// A [`FormatError`] naming what is wrong; never a panic, whatever the input.
     pub fn parse(stored: &str) -> Result<Self, FormatError> {
-        if stored.is_empty() {
-            return Err(FormatError::Empty);
-        }
+        let parts = StoredParts::split(stored)?;
+        let payload = parts.decode_payload()?;
 
-        let mut parts = stored.splitn(3, ':');
-        let (Some(version), Some(key_id), Some(payload)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(FormatError::Shape);
-        };
-        if version != VERSION_TAG {
-            return Err(FormatError::UnsupportedVersion);
-        }
-        let key_id: DataKeyId = key_id.parse()?;
-
-        let bytes = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| FormatError::Base64)?;
-        if bytes.len() < NONCE_LEN + TAG_LEN {
-            return Err(FormatError::Truncated);
-        }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let (nonce, ciphertext) = payload.split_at(NONCE_LEN);
         let mut nonce_bytes = [0_u8; NONCE_LEN];
         nonce_bytes.copy_from_slice(nonce);
-        Ok(Self::new(key_id, nonce_bytes, ciphertext.to_vec()))
+        Ok(Self::new(parts.key_id, nonce_bytes, ciphertext.to_vec()))
     }
 
     /// The id of the data key that sealed the value.
     pub fn key_id(&self) -> DataKeyId {
         self.key_id
     }
-
-    pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
-        self.nonce
-    }
-
-    pub(crate) fn into_ciphertext(self) -> Vec<u8> {
-        self.ciphertext
-    }
-}
-
-impl SealedValue {
-    /// The stored form of the parts, written in one pass.
-    pub(crate) fn format_parts(key_id: &str, nonce: &[u8; NONCE_LEN], ciphertext: &[u8]) -> String {
-        let mut payload = Vec::with_capacity(NONCE_LEN + ciphertext.len());
-        payload.extend_from_slice(nonce);
-        payload.extend_from_slice(ciphertext);
-
-        let encoded_len = (payload.len() * 4).div_ceil(3);
-        let mut out = String::with_capacity(VERSION_TAG.len() + key_id.len() + 2 + encoded_len);
-        out.push_str(VERSION_TAG);
-        out.push(':');
-        out.push_str(key_id);
-        out.push(':');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
-        out
-    }
 }
 
 impl fmt::Display for SealedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key_id = self.key_id.to_string();
-        f.write_str(&Self::format_parts(&key_id, &self.nonce, &self.ciphertext))
+        let mut payload = Vec::with_capacity(NONCE_LEN + self.ciphertext.len());
+        payload.extend_from_slice(&self.nonce);
+        payload.extend_from_slice(&self.ciphertext);
+
+        f.write_str(&format_sealed(&self.key_id.to_string(), &payload))
     }
 }
 
@@ -125,6 +85,78 @@ impl fmt::Debug for SealedValue {
             .field("ciphertext_len", &self.ciphertext.len())
             .finish_non_exhaustive()
     }
+}
+
+/// A stored value split into its key id and its still encoded payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredParts<'a> {
+    pub(crate) key_id: DataKeyId,
+    payload: &'a str,
+}
+
+impl<'a> StoredParts<'a> {
+    /// Checks the shape, the version tag and the key id (in that order, so every input
+    /// gets the same error as from [`SealedValue::parse`]).
+    pub(crate) fn split(stored: &'a str) -> Result<Self, FormatError> {
+        if stored.is_empty() {
+            return Err(FormatError::Empty);
+        }
+
+        // As `splitn(3, ':')`: the payload keeps any further colons (and then fails to
+        // decode).
+        let (version, rest) = stored.split_once(':').ok_or(FormatError::Shape)?;
+        let (key_id, payload) = rest.split_once(':').ok_or(FormatError::Shape)?;
+        if version != VERSION_TAG {
+            return Err(FormatError::UnsupportedVersion);
+        }
+        Ok(Self {
+            key_id: key_id.parse()?,
+            payload,
+        })
+    }
+
+    /// The payload, `nonce || ciphertext || tag`, decoded into a buffer that is wiped on
+    /// drop: it is opened in place and then holds the plaintext.
+    pub(crate) fn decode_payload(&self) -> Result<Zeroizing<Vec<u8>>, FormatError> {
+        let capacity = base64::decoded_len_estimate(self.payload.len());
+        let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+        URL_SAFE_NO_PAD
+            .decode_vec(self.payload, &mut bytes)
+            .map_err(|_| FormatError::Base64)?;
+
+        if bytes.len() < NONCE_LEN + TAG_LEN {
+            return Err(FormatError::Truncated);
+        }
+        Ok(bytes)
+    }
+}
+
+/// The text of payloads up to this long (96 bytes: any scalar, most short strings) is
+/// encoded on the stack.
+const INLINE_TEXT: usize = 128;
+
+/// The stored form of `key_id` and `payload` (`nonce || ciphertext || tag`), written into
+/// one string of the exact length.
+pub(crate) fn format_sealed(key_id: &str, payload: &[u8]) -> String {
+    let encoded_len = base64::encoded_len(payload.len(), false).unwrap_or(0);
+    let mut text = String::with_capacity(VERSION_TAG.len() + key_id.len() + 2 + encoded_len);
+    text.push_str(VERSION_TAG);
+    text.push(':');
+    text.push_str(key_id);
+    text.push(':');
+
+    // `encode_string` zeroes a 1 KiB buffer on every call, more work than encoding a
+    // small payload; it stays for long ones.
+    let mut inline = [0_u8; INLINE_TEXT];
+    let encoded = URL_SAFE_NO_PAD
+        .encode_slice(payload, &mut inline)
+        .ok()
+        .and_then(|written| std::str::from_utf8(inline.get(..written)?).ok());
+    match encoded {
+        Some(encoded) => text.push_str(encoded),
+        None => URL_SAFE_NO_PAD.encode_string(payload, &mut text),
+    }
+    text
 }
 
 /// The data key id of a stored value, without decoding its payload.

@@ -8,6 +8,7 @@ pub const BOOTSTRAP_ADMIN_USER: &str = "admin";
 
 /// Registers `configured` (idempotently); without one, creates an admin key when no
 /// active admin key exists and returns it, for the host to hand to its operator once.
+/// Concurrent calls on one store create at most one key.
 pub(crate) async fn ensure(
     keys: &ApiKeys,
     configured: Option<&ApiKey>,
@@ -17,12 +18,13 @@ pub(crate) async fn ensure(
         return Ok(None);
     }
 
-    if keys.has_active_admin().await? {
-        return Ok(None);
-    }
+    // Checked and created in one atomic step, so instances starting together on one
+    // database create one admin key between them.
     let mut new = NewKey::new(BOOTSTRAP_ADMIN_USER, Role::Admin);
     new.description = "first admin key, created at start-up".to_owned();
-    let issued = keys.create(new).await?;
+    let Some(issued) = keys.create_if_no_active_admin(new).await? else {
+        return Ok(None);
+    };
     tracing::warn!(
         key_id = %issued.record.key_id,
         "no admin key existed: a new one was created; store it in a secret vault and pass \

@@ -2,10 +2,12 @@
 //!
 //! A sink stores batches of [`SealedEvent`]s, answers queries and verifies its chains.
 //! Writing a batch twice must store it once, because the writer retries a batch whose
-//! outcome it could not learn.
+//! outcome it could not learn. The writer keeps more than one batch in flight, so a sink
+//! is told when a batch may commit ([`CommitTurn`]).
 
 mod memory;
 mod postgres;
+mod turn;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 pub use memory::{MemorySink, DEFAULT_MEMORY_CAPACITY};
 pub use postgres::PostgresSink;
+pub use turn::{CommitTurn, TurnDone};
 
 use crate::{AuditPage, AuditQuery, SealedEvent, SinkError, VerifyReport};
 
@@ -34,6 +37,27 @@ pub trait AuditSink: Debug + Send + Sync + 'static {
     ///
     /// [`SinkError`] when storage is unreachable; the writer retries.
     async fn write_batch(&self, batch: &[SealedEvent]) -> Result<(), SinkError>;
+
+    /// Stores a batch, making it durable only once `turn` has come, that is once every
+    /// earlier batch of the chain is stored.
+    ///
+    /// The writer calls this with several batches in flight. A sink may do the work of
+    /// the batch at once (send it, insert it in an open transaction) but must commit only
+    /// after [`CommitTurn::wait`], so the stored part of a chain never has a hole: a crash
+    /// loses at most the newest rows. The default waits for the turn, then calls
+    /// [`write_batch`](Self::write_batch).
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError`] when storage is unreachable; the writer retries with the same turn.
+    async fn write_batch_in_turn(
+        &self,
+        batch: &[SealedEvent],
+        turn: &CommitTurn,
+    ) -> Result<(), SinkError> {
+        turn.wait().await;
+        self.write_batch(batch).await
+    }
 
     /// One page of events, newest first.
     ///

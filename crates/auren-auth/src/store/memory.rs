@@ -26,6 +26,12 @@ struct Keys {
 }
 
 impl Keys {
+    fn has_active_admin(&self, now: DateTime<Utc>) -> bool {
+        self.by_digest
+            .values()
+            .any(|record| record.role == Role::Admin && record.check(now).is_ok())
+    }
+
     fn stored_mut(&mut self, key_id: KeyId) -> Option<(KeyDigest, &mut KeyRecord)> {
         let digest = *self.digest_of.get(&key_id)?;
         self.by_digest
@@ -145,10 +151,25 @@ impl KeyStore for InMemoryKeyStore {
     }
 
     async fn has_active_admin(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let keys = self.keys();
-        Ok(keys
-            .by_digest
-            .values()
-            .any(|record| record.role == Role::Admin && record.check(now).is_ok()))
+        Ok(self.keys().has_active_admin(now))
+    }
+
+    async fn insert_if_no_active_admin(
+        &self,
+        record: &KeyRecord,
+        digest: &KeyDigest,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // One lock over the check and the insert, so racing callers insert once.
+        let mut keys = self.keys();
+        if keys.has_active_admin(now) {
+            return Ok(false);
+        }
+        if keys.by_digest.contains_key(digest) || keys.digest_of.contains_key(&record.key_id) {
+            return Err(StoreError::Duplicate);
+        }
+        keys.by_digest.insert(*digest, record.clone());
+        keys.digest_of.insert(record.key_id, *digest);
+        Ok(true)
     }
 }

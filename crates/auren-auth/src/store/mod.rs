@@ -127,6 +127,20 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync + 'static {
     ///
     /// [`StoreError`] when the store cannot be reached.
     async fn has_active_admin(&self, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Stores `record` under `digest` unless some admin key is active at `now`, as one
+    /// atomic step: of several callers racing on one store (servers starting together),
+    /// at most one inserts. Returns whether it inserted.
+    ///
+    /// # Errors
+    ///
+    /// As for [`KeyStore::insert`].
+    async fn insert_if_no_active_admin(
+        &self,
+        record: &KeyRecord,
+        digest: &KeyDigest,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// A store operation that failed. Messages carry no secret.

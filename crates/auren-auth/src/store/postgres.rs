@@ -99,34 +99,7 @@ fn rate_limit_param(limit: u32) -> Result<i32, StoreError> {
 impl KeyStore for PostgresKeyStore {
     async fn insert(&self, record: &KeyRecord, digest: &KeyDigest) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let sql = format!(
-            "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        );
-        let inserted = client
-            .execute(
-                &sql,
-                &[
-                    &record.key_id.to_string(),
-                    &digest.as_bytes().as_slice(),
-                    &record.display_prefix,
-                    &record.user_id,
-                    &record.description,
-                    &record.role.as_str(),
-                    &rate_limit_param(record.rate_limit_per_minute)?,
-                    &record.created_at,
-                    &record.expires_at,
-                    &record.revoked_at,
-                    &record.last_used_at,
-                ],
-            )
-            .await;
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                Err(StoreError::Duplicate)
-            }
-            Err(error) => Err(StoreError::Query(error)),
-        }
+        insert_with(&client, record, digest).await
     }
 
     async fn find_by_digest(&self, digest: &KeyDigest) -> Result<Option<StoredKey>, StoreError> {
@@ -213,14 +186,81 @@ impl KeyStore for PostgresKeyStore {
     async fn has_active_admin(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = $1 \
-                 AND (revoked_at IS NULL OR revoked_at > $2) \
-                 AND (expires_at IS NULL OR expires_at > $2))",
-                &[&Role::Admin.as_str(), &now],
-            )
+            .query_one(ACTIVE_ADMIN_EXISTS, &[&Role::Admin.as_str(), &now])
             .await
             .map_err(StoreError::Query)?;
         row.try_get(0).map_err(StoreError::Query)
+    }
+
+    async fn insert_if_no_active_admin(
+        &self,
+        record: &KeyRecord,
+        digest: &KeyDigest,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(StoreError::Query)?;
+
+        // Held until the transaction ends: racing callers check and insert one at a time,
+        // and each sees the admin key the one before it committed.
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_ADMIN_LOCK])
+            .await
+            .map_err(StoreError::Query)?;
+        let row = transaction
+            .query_one(ACTIVE_ADMIN_EXISTS, &[&Role::Admin.as_str(), &now])
+            .await
+            .map_err(StoreError::Query)?;
+        if row.try_get::<_, bool>(0).map_err(StoreError::Query)? {
+            return Ok(false);
+        }
+
+        insert_with(&transaction, record, digest).await?;
+        transaction.commit().await.map_err(StoreError::Query)?;
+        Ok(true)
+    }
+}
+
+/// The advisory lock that serialises creating the first admin key: the ASCII of `aurenadm`.
+const FIRST_ADMIN_LOCK: i64 = 0x6175_7265_6e61_646d;
+
+/// Whether an admin key is active at `$2`; `$1` is the admin role's name.
+const ACTIVE_ADMIN_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = $1 \
+    AND (revoked_at IS NULL OR revoked_at > $2) \
+    AND (expires_at IS NULL OR expires_at > $2))";
+
+/// Inserts `record` under `digest` through `client` (a connection or a transaction).
+async fn insert_with(
+    client: &impl deadpool_postgres::GenericClient,
+    record: &KeyRecord,
+    digest: &KeyDigest,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    let inserted = client
+        .execute(
+            &sql,
+            &[
+                &record.key_id.to_string(),
+                &digest.as_bytes().as_slice(),
+                &record.display_prefix,
+                &record.user_id,
+                &record.description,
+                &record.role.as_str(),
+                &rate_limit_param(record.rate_limit_per_minute)?,
+                &record.created_at,
+                &record.expires_at,
+                &record.revoked_at,
+                &record.last_used_at,
+            ],
+        )
+        .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            Err(StoreError::Duplicate)
+        }
+        Err(error) => Err(StoreError::Query(error)),
     }
 }

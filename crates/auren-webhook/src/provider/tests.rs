@@ -278,3 +278,97 @@ fn names_and_secrets_are_checked_when_built() {
     assert!(provider.clone().with_tolerance(Duration::ZERO).is_err());
     assert!(provider.with_untimed_replay_window(Duration::ZERO).is_err());
 }
+
+#[test]
+fn a_timestamp_with_leading_zeros_is_signed_as_its_value() {
+    // The signed content holds the parsed timestamp (`{t}`), not the header's spelling.
+    let now = 1_700_000_000;
+    let provider = provider(WebhookScheme::Auren, "secret");
+    let as_value = scheme::auren::sign(b"secret", now, b"{}");
+    let request = |signature: &str| {
+        headers(&[
+            ("x-webhook-signature", signature),
+            ("x-webhook-timestamp", "001700000000"),
+        ])
+    };
+    assert!(provider.verify(&request(&as_value), b"{}", at(now)).is_ok());
+
+    let key = hmac::Key::new(hmac::HMAC_SHA256, b"secret");
+    let as_spelled = hex::encode(hmac::sign(&key, b"001700000000.{}"));
+    assert_eq!(
+        provider.verify(&request(&as_spelled), b"{}", at(now)),
+        Err(WebhookRejection::InvalidSignature)
+    );
+}
+
+#[test]
+fn a_valid_signature_after_many_others_still_matches() {
+    let now = 1_700_000_000;
+    let body = b"{}";
+    let good = scheme::standard::sign(b"secret", "msg_1", now, body);
+    let wrong = scheme::standard::sign(b"other", "msg_1", now, body);
+    let mut signatures = vec![wrong.as_str(); 6];
+    signatures.push(&good);
+    let value = signatures.join(" ");
+    let request = headers(&[
+        ("webhook-id", "msg_1"),
+        ("webhook-timestamp", "1700000000"),
+        ("webhook-signature", &value),
+    ]);
+
+    let provider = provider(WebhookScheme::Standard, "c2VjcmV0");
+    assert!(provider.verify(&request, body, at(now)).is_ok());
+    let wrong_only = headers(&[
+        ("webhook-id", "msg_1"),
+        ("webhook-timestamp", "1700000000"),
+        ("webhook-signature", &signatures[..6].join(" ")),
+    ]);
+    assert_eq!(
+        provider.verify(&wrong_only, body, at(now)),
+        Err(WebhookRejection::InvalidSignature)
+    );
+}
+
+#[test]
+fn tags_match_only_when_every_byte_does() {
+    let tag = [0x5a_u8; 32];
+    assert!(tags_match(&tag, &tag));
+    for index in 0..32 {
+        let mut other = tag;
+        other[index] ^= 0x01;
+        assert!(!tags_match(&other, &tag), "byte {index}");
+    }
+    assert!(!tags_match(&tag, &tag[..31]));
+    assert!(!tags_match(&tag, &[0x5a; 33]));
+}
+
+#[test]
+fn replay_ids_keep_their_text_form() {
+    let now = 1_700_000_000;
+    let body = b"{}";
+    let tag = |prefix: &str| {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, b"c2VjcmV0");
+        hex::encode(hmac::sign(&key, format!("{prefix}{{}}").as_bytes()))
+    };
+    let expected = [
+        (
+            WebhookScheme::Auren,
+            vec![format!("sig:{}", tag("1700000000."))],
+        ),
+        (WebhookScheme::Standard, vec!["id:msg_1".to_owned()]),
+        (
+            WebhookScheme::Stripe,
+            vec![format!("t:1700000000:{}", tag("1700000000."))],
+        ),
+        (
+            WebhookScheme::Github,
+            vec!["id:msg_1".to_owned(), format!("sig:{}", tag(""))],
+        ),
+    ];
+    for (scheme, ids) in expected {
+        let provider = provider(scheme, "c2VjcmV0");
+        let request = signed(scheme, "c2VjcmV0", "msg_1", now, body);
+        let verified = provider.verify(&request, body, at(now)).expect("valid");
+        assert_eq!(verified.replay_ids, ids, "{scheme}");
+    }
+}

@@ -9,9 +9,12 @@
 //! assert!(auren::parse_signature(&signature[..8]).is_none());
 //! ```
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
-use super::{decode_hex_tag, parse_timestamp, required, tag_with, SignedHeaders};
+use super::{
+    canonical_digits, decode_hex_tag, parse_timestamp, required, tag_with, Candidates, Presented,
+    SignedHeaders,
+};
 use crate::WebhookRejection;
 
 /// The header carrying the hex signature.
@@ -20,6 +23,9 @@ pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
 /// The header carrying the Unix timestamp in seconds.
 pub const TIMESTAMP_HEADER: &str = "x-webhook-timestamp";
 
+static SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
+static TIMESTAMP: HeaderName = HeaderName::from_static(TIMESTAMP_HEADER);
+
 /// Reads the two headers.
 ///
 /// # Errors
@@ -27,27 +33,25 @@ pub const TIMESTAMP_HEADER: &str = "x-webhook-timestamp";
 /// `missing_signature`, `duplicate_header`, `malformed_signature` or
 /// `malformed_timestamp`.
 pub fn parse(headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
-    let signature = required(
-        headers,
-        SIGNATURE_HEADER,
-        WebhookRejection::MalformedSignature,
-    )?;
-    let timestamp = required(
-        headers,
-        TIMESTAMP_HEADER,
-        WebhookRejection::MalformedTimestamp,
-    )?;
+    presented(headers).map(|presented| presented.to_signed_headers())
+}
+
+/// As [`parse`], borrowing from `headers`.
+pub(crate) fn presented(headers: &HeaderMap) -> Result<Presented<'_>, WebhookRejection> {
+    let signature = required(headers, &SIGNATURE, WebhookRejection::MalformedSignature)?;
+    let timestamp_text = required(headers, &TIMESTAMP, WebhookRejection::MalformedTimestamp)?;
 
     let signature =
         parse_signature(signature).ok_or(WebhookRejection::MalformedSignature(SIGNATURE_HEADER))?;
-    let timestamp =
-        parse_timestamp(timestamp).ok_or(WebhookRejection::MalformedTimestamp(TIMESTAMP_HEADER))?;
+    let timestamp = parse_timestamp(timestamp_text)
+        .ok_or(WebhookRejection::MalformedTimestamp(TIMESTAMP_HEADER))?;
 
-    Ok(SignedHeaders {
+    Ok(Presented {
         timestamp: Some(timestamp),
+        timestamp_digits: Some(canonical_digits(timestamp_text)),
         message_id: None,
-        signatures: vec![signature],
-        signed_prefix: format!("{timestamp}.").into_bytes(),
+        message_id_signed: false,
+        signatures: Candidates::one(signature),
     })
 }
 
@@ -58,8 +62,7 @@ pub fn parse_signature(value: &str) -> Option<[u8; 32]> {
 
 /// The `x-webhook-signature` value for `body` sent at `timestamp`, with key bytes `key`.
 pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let prefix = format!("{timestamp}.");
-    hex::encode(tag_with(key, prefix.as_bytes(), body))
+    hex::encode(tag_with(key, [timestamp.to_string().as_str()], body))
 }
 
 #[cfg(test)]

@@ -13,9 +13,11 @@
 //! );
 //! ```
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
-use super::{decode_hex_tag, is_valid_message_id, required, tag_with, SignedHeaders};
+use super::{
+    decode_hex_tag, is_valid_message_id, required, tag_with, Candidates, Presented, SignedHeaders,
+};
 use crate::WebhookRejection;
 
 /// The header carrying `sha256=<hex>`.
@@ -24,6 +26,9 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 /// The header carrying the delivery's GUID.
 pub const DELIVERY_HEADER: &str = "x-github-delivery";
 
+static SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
+static DELIVERY: HeaderName = HeaderName::from_static(DELIVERY_HEADER);
+
 /// Reads the signature and delivery headers.
 ///
 /// # Errors
@@ -31,16 +36,13 @@ pub const DELIVERY_HEADER: &str = "x-github-delivery";
 /// `missing_signature`, `duplicate_header`, `malformed_signature` or
 /// `malformed_message_id`.
 pub fn parse(headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
-    let signature = required(
-        headers,
-        SIGNATURE_HEADER,
-        WebhookRejection::MalformedSignature,
-    )?;
-    let delivery = required(
-        headers,
-        DELIVERY_HEADER,
-        WebhookRejection::MalformedMessageId,
-    )?;
+    presented(headers).map(|presented| presented.to_signed_headers())
+}
+
+/// As [`parse`], borrowing from `headers`.
+pub(crate) fn presented(headers: &HeaderMap) -> Result<Presented<'_>, WebhookRejection> {
+    let signature = required(headers, &SIGNATURE, WebhookRejection::MalformedSignature)?;
+    let delivery = required(headers, &DELIVERY, WebhookRejection::MalformedMessageId)?;
 
     let signature =
         parse_signature(signature).ok_or(WebhookRejection::MalformedSignature(SIGNATURE_HEADER))?;
@@ -48,11 +50,13 @@ pub fn parse(headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
         return Err(WebhookRejection::MalformedMessageId(DELIVERY_HEADER));
     }
 
-    Ok(SignedHeaders {
+    Ok(Presented {
         timestamp: None,
-        message_id: Some(delivery.to_owned()),
-        signatures: vec![signature],
-        signed_prefix: Vec::new(),
+        timestamp_digits: None,
+        message_id: Some(delivery),
+        // The delivery GUID is not signed.
+        message_id_signed: false,
+        signatures: Candidates::one(signature),
     })
 }
 
@@ -63,7 +67,7 @@ pub fn parse_signature(value: &str) -> Option<[u8; 32]> {
 
 /// The `X-Hub-Signature-256` value for `body`, with key bytes `key`.
 pub fn sign(key: &[u8], body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(tag_with(key, b"", body)))
+    format!("sha256={}", hex::encode(tag_with(key, [], body)))
 }
 
 #[cfg(test)]

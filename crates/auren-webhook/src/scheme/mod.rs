@@ -42,10 +42,10 @@
 pub mod auren;
 pub mod github;
 mod header;
+mod presented;
 pub mod standard;
 pub mod stripe;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -55,8 +55,9 @@ use zeroize::Zeroizing;
 
 use crate::{WebhookConfigError, WebhookRejection, WebhookSecret};
 
-pub(crate) use header::{decode_hex_tag, required};
+pub(crate) use header::{canonical_digits, decode_hex_tag, push_hex, required};
 pub use header::{is_valid_message_id, parse_timestamp, MAX_HEADER_BYTES, MAX_MESSAGE_ID_BYTES};
+pub(crate) use presented::{Candidates, Presented};
 
 /// How a provider signs its webhooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -146,11 +147,20 @@ impl WebhookScheme {
     ///
     /// The [`WebhookRejection`] for a missing, duplicated, over-long or malformed header.
     pub fn parse_headers(&self, headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
+        self.presented(headers)
+            .map(|presented| presented.to_signed_headers())
+    }
+
+    /// As [`WebhookScheme::parse_headers`], borrowing from `headers` instead of copying.
+    pub(crate) fn presented<'a>(
+        &self,
+        headers: &'a HeaderMap,
+    ) -> Result<Presented<'a>, WebhookRejection> {
         match self {
-            Self::Auren => auren::parse(headers),
-            Self::Standard => standard::parse(headers),
-            Self::Stripe => stripe::parse(headers),
-            Self::Github => github::parse(headers),
+            Self::Auren => auren::presented(headers),
+            Self::Standard => standard::presented(headers),
+            Self::Stripe => stripe::presented(headers),
+            Self::Github => github::presented(headers),
         }
     }
 
@@ -243,24 +253,33 @@ impl FromStr for WebhookScheme {
     }
 }
 
-/// The signed content: `prefix` followed by `body`, borrowed when there is no prefix.
+/// HMAC-SHA256 of the signed content: each of `prefix_parts` followed by a `.`, then
+/// `body`.
 ///
-/// One contiguous buffer hashed in one call measured faster with ring than two
-/// `Context::update` calls, whose second starts mid-block.
-pub(crate) fn signed_content<'a>(prefix: &[u8], body: &'a [u8]) -> Cow<'a, [u8]> {
-    if prefix.is_empty() {
-        return Cow::Borrowed(body);
+/// The pieces go to ring one after the other. Copying a 1 KiB body behind its prefix into
+/// one buffer cost more (an allocation too large for the allocator's fast path, and the
+/// copy) than ring's carrying of a partial block from one update to the next.
+pub(crate) fn tag<'a>(
+    key: &hmac::Key,
+    prefix_parts: impl IntoIterator<Item = &'a str>,
+    body: &[u8],
+) -> hmac::Tag {
+    let mut context = hmac::Context::with_key(key);
+    for part in prefix_parts {
+        context.update(part.as_bytes());
+        context.update(b".");
     }
-    let mut content = Vec::with_capacity(prefix.len() + body.len());
-    content.extend_from_slice(prefix);
-    content.extend_from_slice(body);
-    Cow::Owned(content)
+    context.update(body);
+    context.sign()
 }
 
-/// HMAC-SHA256 of `prefix` followed by `body` from raw key bytes, for the signing helpers.
-fn tag_with(key: &[u8], prefix: &[u8], body: &[u8]) -> hmac::Tag {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    hmac::sign(&key, &signed_content(prefix, body))
+/// [`tag`] from raw key bytes, for the signing helpers.
+fn tag_with<'a>(
+    key: &[u8],
+    prefix_parts: impl IntoIterator<Item = &'a str>,
+    body: &[u8],
+) -> hmac::Tag {
+    tag(&hmac::Key::new(hmac::HMAC_SHA256, key), prefix_parts, body)
 }
 
 #[cfg(test)]

@@ -20,10 +20,13 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use zeroize::Zeroizing;
 
-use super::{is_valid_message_id, parse_timestamp, required, tag_with, SignedHeaders};
+use super::{
+    canonical_digits, is_valid_message_id, parse_timestamp, required, tag_with, Candidates,
+    Presented, SignedHeaders,
+};
 use crate::{WebhookRejection, WebhookSecret};
 
 /// The header carrying the message id, the same across retries.
@@ -38,6 +41,10 @@ pub const SIGNATURE_HEADER: &str = "webhook-signature";
 /// The optional prefix of a secret.
 pub const SECRET_PREFIX: &str = "whsec_";
 
+static ID: HeaderName = HeaderName::from_static(ID_HEADER);
+static TIMESTAMP: HeaderName = HeaderName::from_static(TIMESTAMP_HEADER);
+static SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
+
 /// Reads the three headers.
 ///
 /// # Errors
@@ -45,30 +52,28 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// `missing_signature`, `duplicate_header`, `malformed_signature`, `malformed_timestamp`
 /// or `malformed_message_id`.
 pub fn parse(headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
-    let id = required(headers, ID_HEADER, WebhookRejection::MalformedMessageId)?;
-    let timestamp = required(
-        headers,
-        TIMESTAMP_HEADER,
-        WebhookRejection::MalformedTimestamp,
-    )?;
-    let signature = required(
-        headers,
-        SIGNATURE_HEADER,
-        WebhookRejection::MalformedSignature,
-    )?;
+    presented(headers).map(|presented| presented.to_signed_headers())
+}
+
+/// As [`parse`], borrowing from `headers`.
+pub(crate) fn presented(headers: &HeaderMap) -> Result<Presented<'_>, WebhookRejection> {
+    let id = required(headers, &ID, WebhookRejection::MalformedMessageId)?;
+    let timestamp_text = required(headers, &TIMESTAMP, WebhookRejection::MalformedTimestamp)?;
+    let signature = required(headers, &SIGNATURE, WebhookRejection::MalformedSignature)?;
 
     if !is_valid_message_id(id) {
         return Err(WebhookRejection::MalformedMessageId(ID_HEADER));
     }
-    let timestamp =
-        parse_timestamp(timestamp).ok_or(WebhookRejection::MalformedTimestamp(TIMESTAMP_HEADER))?;
-    let signatures = parse_signature_header(signature)?;
+    let timestamp = parse_timestamp(timestamp_text)
+        .ok_or(WebhookRejection::MalformedTimestamp(TIMESTAMP_HEADER))?;
+    let signatures = scan_signature_header(signature)?;
 
-    Ok(SignedHeaders {
+    Ok(Presented {
         timestamp: Some(timestamp),
-        message_id: Some(id.to_owned()),
+        timestamp_digits: Some(canonical_digits(timestamp_text)),
+        message_id: Some(id),
+        message_id_signed: true,
         signatures,
-        signed_prefix: format!("{id}.{timestamp}.").into_bytes(),
     })
 }
 
@@ -82,7 +87,12 @@ pub fn parse(headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
 ///
 /// `malformed_signature` when `v1` entries were present but none could be decoded.
 pub fn parse_signature_header(value: &str) -> Result<Vec<[u8; 32]>, WebhookRejection> {
-    let mut signatures = Vec::new();
+    scan_signature_header(value).map(|signatures| signatures.iter().copied().collect())
+}
+
+/// As [`parse_signature_header`], keeping the signatures inline.
+fn scan_signature_header(value: &str) -> Result<Candidates, WebhookRejection> {
+    let mut signatures = Candidates::default();
     let mut undecodable = false;
 
     for entry in value.split(' ').filter(|entry| !entry.is_empty()) {
@@ -121,10 +131,10 @@ pub(crate) fn key_bytes(secret: &WebhookSecret) -> Option<Zeroizing<Vec<u8>>> {
 
 /// The `webhook-signature` value (`v1,<base64>`) for `body`, with key bytes `key`.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
-    let prefix = format!("{id}.{timestamp}.");
+    let timestamp = timestamp.to_string();
     format!(
         "v1,{}",
-        BASE64.encode(tag_with(key, prefix.as_bytes(), body))
+        BASE64.encode(tag_with(key, [id, &timestamp], body))
     )
 }
 

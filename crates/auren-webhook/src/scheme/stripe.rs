@@ -17,13 +17,18 @@
 //! assert_eq!((t, signatures.len()), (1_492_774_577, 1));
 //! ```
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
-use super::{decode_hex_tag, parse_timestamp, required, tag_with, SignedHeaders};
+use super::{
+    canonical_digits, decode_hex_tag, parse_timestamp, required, tag_with, Candidates, Presented,
+    SignedHeaders,
+};
 use crate::WebhookRejection;
 
 /// The header, `Stripe-Signature`.
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
+
+static SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_HEADER);
 
 /// Reads `Stripe-Signature`.
 ///
@@ -32,18 +37,20 @@ pub const SIGNATURE_HEADER: &str = "stripe-signature";
 /// `missing_signature`, `duplicate_header`, `malformed_signature` or
 /// `malformed_timestamp`.
 pub fn parse(headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
-    let value = required(
-        headers,
-        SIGNATURE_HEADER,
-        WebhookRejection::MalformedSignature,
-    )?;
-    let (timestamp, signatures) = parse_signature_header(value)?;
+    presented(headers).map(|presented| presented.to_signed_headers())
+}
 
-    Ok(SignedHeaders {
-        timestamp: Some(timestamp),
+/// As [`parse`], borrowing from `headers`.
+pub(crate) fn presented(headers: &HeaderMap) -> Result<Presented<'_>, WebhookRejection> {
+    let value = required(headers, &SIGNATURE, WebhookRejection::MalformedSignature)?;
+    let scanned = scan_signature_header(value)?;
+
+    Ok(Presented {
+        timestamp: Some(scanned.timestamp),
+        timestamp_digits: Some(canonical_digits(scanned.timestamp_text)),
         message_id: None,
-        signatures,
-        signed_prefix: format!("{timestamp}.").into_bytes(),
+        message_id_signed: false,
+        signatures: scanned.signatures,
     })
 }
 
@@ -58,16 +65,31 @@ pub fn parse(headers: &HeaderMap) -> Result<SignedHeaders, WebhookRejection> {
 /// `malformed_timestamp` for a missing, repeated or non-numeric `t`;
 /// `malformed_signature` when `v1` items were present but none could be decoded.
 pub fn parse_signature_header(value: &str) -> Result<(i64, Vec<[u8; 32]>), WebhookRejection> {
+    let scanned = scan_signature_header(value)?;
+    let signatures = scanned.signatures.iter().copied().collect();
+    Ok((scanned.timestamp, signatures))
+}
+
+/// A `Stripe-Signature` value's parts, borrowed from it.
+struct Scanned<'a> {
+    timestamp: i64,
+    timestamp_text: &'a str,
+    signatures: Candidates,
+}
+
+/// As [`parse_signature_header`], keeping the signatures inline and `t` as sent.
+fn scan_signature_header(value: &str) -> Result<Scanned<'_>, WebhookRejection> {
     let malformed_timestamp = WebhookRejection::MalformedTimestamp(SIGNATURE_HEADER);
     let mut timestamp = None;
-    let mut signatures = Vec::new();
+    let mut signatures = Candidates::default();
     let mut undecodable = false;
 
     for item in value.split(',') {
         match item.split_once('=') {
             Some(("t", _)) if timestamp.is_some() => return Err(malformed_timestamp),
             Some(("t", text)) => {
-                timestamp = Some(parse_timestamp(text).ok_or(malformed_timestamp.clone())?);
+                let seconds = parse_timestamp(text).ok_or(malformed_timestamp.clone())?;
+                timestamp = Some((seconds, text));
             }
             Some(("v1", encoded)) => match decode_hex_tag(encoded) {
                 Some(signature) => signatures.push(signature),
@@ -77,17 +99,20 @@ pub fn parse_signature_header(value: &str) -> Result<(i64, Vec<[u8; 32]>), Webho
         }
     }
 
-    let timestamp = timestamp.ok_or(malformed_timestamp)?;
+    let (timestamp, timestamp_text) = timestamp.ok_or(malformed_timestamp)?;
     if signatures.is_empty() && undecodable {
         return Err(WebhookRejection::MalformedSignature(SIGNATURE_HEADER));
     }
-    Ok((timestamp, signatures))
+    Ok(Scanned {
+        timestamp,
+        timestamp_text,
+        signatures,
+    })
 }
 
 /// The `Stripe-Signature` value (`t=…,v1=…`) for `body`, with key bytes `key`.
 pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let prefix = format!("{timestamp}.");
-    let signature = hex::encode(tag_with(key, prefix.as_bytes(), body));
+    let signature = hex::encode(tag_with(key, [timestamp.to_string().as_str()], body));
     format!("t={timestamp},v1={signature}")
 }
 

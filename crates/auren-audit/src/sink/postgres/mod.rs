@@ -1,4 +1,8 @@
-//! The Postgres sink: `phi_audit_log`, written in batches with one multi-row insert.
+//! The Postgres sink: `phi_audit_log`, written in batches with binary `COPY`.
+
+mod write;
+
+use write::Stored;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -16,7 +20,8 @@ use crate::event::EventParts;
 use crate::partitions::{ensure_partition, month_of};
 use crate::verify::Verifier;
 use crate::{
-    Action, AuditEvent, AuditPage, AuditQuery, AuditSink, SealedEvent, SinkError, VerifyReport,
+    Action, AuditEvent, AuditPage, AuditQuery, AuditSink, CommitTurn, SealedEvent, SinkError,
+    VerifyReport,
 };
 
 /// The columns every read selects, in the order [`sealed_from_row`] expects.
@@ -24,17 +29,12 @@ const COLUMNS: &str = "occurred_at, event_id, request_id, user_id, key_id, actio
     method, outcome, status_code, response_time_ms, client_addr, user_agent, chain_id, \
     chain_seq, prev_hash, hash";
 
-/// One statement per batch: arrays bound as parameters, unnested server-side. A retried
-/// batch hits the primary key and is skipped, so nothing is stored twice.
-const INSERT_BATCH: &str = "INSERT INTO phi_audit_log (occurred_at, event_id, request_id, \
-    user_id, key_id, action, resource, method, outcome, status_code, response_time_ms, \
-    client_addr, user_agent, chain_id, chain_seq, prev_hash, hash) \
-    SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], \
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::int2[], $11::int4[], $12::text[], \
-    $13::text[], $14::text[], $15::int8[], $16::bytea[], $17::bytea[]) \
-    ON CONFLICT DO NOTHING";
-
 /// Stores events in Postgres (`phi_audit_log`, created by the migrations).
+///
+/// Each batch is one binary `COPY` in a transaction that commits in the batch's
+/// [`CommitTurn`]; a batch already stored by an earlier attempt is completed with an
+/// idempotent insert instead. Give the pool at least one connection per batch in flight,
+/// plus one.
 ///
 /// Before writing a batch it makes sure the monthly partitions the batch needs exist, so
 /// an event is never refused for want of a partition.
@@ -92,6 +92,25 @@ impl PostgresSink {
         }
         Ok(())
     }
+
+    /// Stores a batch with `COPY`, or, if part of it is already stored, with the
+    /// idempotent insert.
+    async fn store(&self, batch: &[SealedEvent], turn: &CommitTurn) -> Result<Stored, SinkError> {
+        let mut client = self.pool.get().await.map_err(SinkError::Unavailable)?;
+        match write::copy_batch(&mut client, batch, turn).await {
+            Err(error) if write::is_unique_violation(&error) => {
+                // An earlier attempt of this batch was stored after all (its outcome was
+                // lost with the connection): insert whatever is missing, skip the rest.
+                tracing::debug!(
+                    events = batch.len(),
+                    "audit batch already stored; re-checking"
+                );
+                write::insert_batch(&mut client, batch, turn).await
+            }
+            result => result,
+        }
+        .map_err(SinkError::Postgres)
+    }
 }
 
 #[async_trait]
@@ -109,21 +128,29 @@ impl AuditSink for PostgresSink {
     }
 
     async fn write_batch(&self, batch: &[SealedEvent]) -> Result<(), SinkError> {
+        self.write_batch_in_turn(batch, &CommitTurn::now()).await
+    }
+
+    async fn write_batch_in_turn(
+        &self,
+        batch: &[SealedEvent],
+        turn: &CommitTurn,
+    ) -> Result<(), SinkError> {
         if batch.is_empty() {
             return Ok(());
         }
         self.ensure_months(batch).await?;
 
-        let columns = BatchColumns::from(batch);
-        let client = self.pool.get().await.map_err(SinkError::Unavailable)?;
-        let statement = client
-            .prepare_cached(INSERT_BATCH)
-            .await
-            .map_err(SinkError::Postgres)?;
-        client
-            .execute(&statement, &columns.params())
-            .await
-            .map_err(SinkError::Postgres)?;
+        if self.store(batch, turn).await? == Stored::OutOfTurn {
+            // The connection goes back to the pool while this batch waits: the batch
+            // before it may need one.
+            tracing::debug!(
+                events = batch.len(),
+                "an earlier audit batch is late; waiting"
+            );
+            turn.wait().await;
+            self.store(batch, turn).await?;
+        }
         Ok(())
     }
 
@@ -252,80 +279,6 @@ impl AuditSink for PostgresSink {
             verifier.push(&sealed_from_row(&row)?);
         }
         Ok(verifier.finish())
-    }
-}
-
-/// A batch split into one array per column, for `unnest`.
-struct BatchColumns<'a> {
-    occurred_at: Vec<DateTime<Utc>>,
-    event_id: Vec<String>,
-    request_id: Vec<Option<&'a str>>,
-    user_id: Vec<Option<&'a str>>,
-    key_id: Vec<Option<&'a str>>,
-    action: Vec<&'a str>,
-    resource: Vec<&'a str>,
-    method: Vec<&'a str>,
-    outcome: Vec<&'static str>,
-    status_code: Vec<i16>,
-    response_time_ms: Vec<i32>,
-    client_addr: Vec<Option<&'a str>>,
-    user_agent: Vec<Option<&'a str>>,
-    chain_id: Vec<&'a str>,
-    chain_seq: Vec<i64>,
-    prev_hash: Vec<&'a [u8]>,
-    hash: Vec<&'a [u8]>,
-}
-
-impl<'a> From<&'a [SealedEvent]> for BatchColumns<'a> {
-    fn from(batch: &'a [SealedEvent]) -> Self {
-        let events = || batch.iter().map(SealedEvent::event);
-        Self {
-            occurred_at: events().map(AuditEvent::occurred_at).collect(),
-            event_id: events().map(|e| e.event_id().to_string()).collect(),
-            request_id: events().map(AuditEvent::request_id).collect(),
-            user_id: events().map(AuditEvent::user_id).collect(),
-            key_id: events().map(AuditEvent::key_id).collect(),
-            action: events().map(|e| e.action().as_str()).collect(),
-            resource: events().map(AuditEvent::resource).collect(),
-            method: events().map(AuditEvent::method).collect(),
-            outcome: events().map(|e| e.outcome().as_str()).collect(),
-            status_code: events()
-                .map(|e| i16::try_from(e.status_code()).unwrap_or(i16::MAX))
-                .collect(),
-            response_time_ms: events()
-                .map(|e| i32::try_from(e.response_time_ms()).unwrap_or(i32::MAX))
-                .collect(),
-            client_addr: events().map(AuditEvent::client_addr).collect(),
-            user_agent: events().map(AuditEvent::user_agent).collect(),
-            chain_id: batch.iter().map(SealedEvent::chain_id).collect(),
-            chain_seq: batch.iter().map(SealedEvent::seq).collect(),
-            prev_hash: batch.iter().map(|row| row.prev_hash().as_slice()).collect(),
-            hash: batch.iter().map(|row| row.hash().as_slice()).collect(),
-        }
-    }
-}
-
-impl BatchColumns<'_> {
-    fn params(&self) -> [&(dyn ToSql + Sync); 17] {
-        [
-            &self.occurred_at,
-            &self.event_id,
-            &self.request_id,
-            &self.user_id,
-            &self.key_id,
-            &self.action,
-            &self.resource,
-            &self.method,
-            &self.outcome,
-            &self.status_code,
-            &self.response_time_ms,
-            &self.client_addr,
-            &self.user_agent,
-            &self.chain_id,
-            &self.chain_seq,
-            &self.prev_hash,
-            &self.hash,
-        ]
     }
 }
 
