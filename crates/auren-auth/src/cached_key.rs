@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use auren_core::CallerIdentity;
+
 use crate::store::StoredKey;
 use crate::unix_time::unix_ns;
 use crate::KeyState;
@@ -27,6 +29,7 @@ use crate::KeyState;
 #[derive(Debug)]
 pub struct CachedKey {
     stored: StoredKey,
+    identity: CallerIdentity,
     /// `revoked_at` in Unix nanoseconds; `i64::MAX` if not revoked.
     revoked_ns: i64,
     /// `expires_at` in Unix nanoseconds; `i64::MAX` if it never expires.
@@ -42,8 +45,10 @@ impl CachedKey {
         let revoked_ns = record.revoked_at.map_or(i64::MAX, unix_ns);
         let expires_ns = record.expires_at.map_or(i64::MAX, unix_ns);
         let last_used_ns = record.last_used_at.map_or(i64::MIN, unix_ns);
+        let identity = record.identity();
         Self {
             stored,
+            identity,
             revoked_ns,
             expires_ns,
             last_used_ns: AtomicI64::new(last_used_ns),
@@ -53,6 +58,11 @@ impl CachedKey {
     /// The stored record and digest.
     pub fn stored(&self) -> &StoredKey {
         &self.stored
+    }
+
+    /// The identity a request authenticated by this key acts as, built once.
+    pub fn identity(&self) -> &CallerIdentity {
+        &self.identity
     }
 
     /// Whether the key may be used at `now_ns`: exactly

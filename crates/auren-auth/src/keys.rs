@@ -216,7 +216,7 @@ impl ApiKeys {
         }
 
         self.note_use(&cached, now.key_ns);
-        Ok(stored.record.identity())
+        Ok(cached.identity().clone())
     }
 
     /// The time for a verification: by the key clock, and by the system clock for the

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use ulid::Ulid;
@@ -180,7 +181,8 @@ impl FromStr for Role {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
-    user_id: String,
+    // Shared, so a cached identity is handed to each request without an allocation.
+    user_id: Arc<str>,
     key_id: KeyId,
     role: Role,
     rate_limit_per_minute: u32,
@@ -189,7 +191,7 @@ pub struct CallerIdentity {
 impl CallerIdentity {
     /// An identity for a key of `user_id` with the given role and rate limit.
     pub fn new(
-        user_id: impl Into<String>,
+        user_id: impl Into<Arc<str>>,
         key_id: KeyId,
         role: Role,
         rate_limit_per_minute: u32,
