@@ -54,13 +54,22 @@ impl Gcra {
     /// `limit` requests per `period`. A zero limit is raised to one, and the emission
     /// interval is at least one microsecond.
     pub fn new(limit: u32, period: Duration) -> Self {
+        Self::from_period_us(limit, period_us(period))
+    }
+
+    /// As [`new`](Self::new), with the period already in microseconds.
+    pub(crate) fn from_period_us(limit: u32, period_us: i64) -> Self {
         let limit = limit.max(1);
-        let period_us = i64::try_from(period.as_micros()).unwrap_or(i64::MAX / 4);
-        let interval_us = (period_us / i64::from(limit)).max(1);
+        Self::from_interval_us(limit, (period_us / i64::from(limit)).max(1))
+    }
+
+    /// The parameters of `limit` (at least one) with an emission interval computed
+    /// before, so a store that keeps it skips the division.
+    pub(crate) fn from_interval_us(limit: u32, interval_us: i64) -> Self {
         Self {
             limit,
             interval_us,
-            tolerance_us: interval_us * i64::from(limit),
+            tolerance_us: interval_us.saturating_mul(i64::from(limit)),
         }
     }
 
@@ -118,6 +127,11 @@ impl Gcra {
     pub fn status(&self, tat_us: i64, now_us: i64) -> RateLimitDecision {
         self.decision(true, tat_us - now_us)
     }
+}
+
+/// A period in microseconds, capped far below overflow.
+pub(crate) fn period_us(period: Duration) -> i64 {
+    i64::try_from(period.as_micros()).unwrap_or(i64::MAX / 4)
 }
 
 fn micros(us: i64) -> Duration {

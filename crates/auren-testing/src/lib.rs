@@ -22,10 +22,14 @@
 #![allow(clippy::print_stderr)]
 
 mod database;
+mod private_postgres;
+mod private_redis;
 mod proxy;
 mod redis;
 
 pub use database::{base_database_url, TestDatabase};
+pub use private_postgres::PrivatePostgres;
+pub use private_redis::PrivateRedis;
 pub use proxy::TcpProxy;
 pub use redis::{base_redis_url, TestRedis};
 

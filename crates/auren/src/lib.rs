@@ -18,7 +18,7 @@
 //! let app: Router = Router::new()
 //!     .route("/readings", get(|| async { "[]" }))
 //!     .layer(auren.layer());
-//! // axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())...
+//! // auren::serve(listener, app).with_graceful_shutdown(signal).await?;
 //!
 //! auren.shutdown().await;
 //! # Ok(())
@@ -63,6 +63,7 @@ mod layers;
 mod metrics_export;
 #[cfg(feature = "ratelimit")]
 mod rate_limit_settings;
+mod serve;
 #[cfg(all(
     feature = "auth",
     feature = "phi",
@@ -93,6 +94,7 @@ pub use layers::{EdgeLayer, KeyLayer, SecurityLayer};
 pub use metrics_export::MetricsExport;
 #[cfg(feature = "ratelimit")]
 pub use rate_limit_settings::{OnRedisFailure, RateLimitSettings};
+pub use serve::{serve, Server, DEFAULT_HEADER_READ_TIMEOUT};
 #[cfg(all(
     feature = "auth",
     feature = "phi",

@@ -123,6 +123,9 @@ impl App {
     /// Serves on `listener` until `shutdown` completes, then lets in-flight requests
     /// finish and closes the connections to the services.
     ///
+    /// A client gets [`auren::DEFAULT_HEADER_READ_TIMEOUT`] (10 s) to send a request's
+    /// line and headers, and [`BODY_READ_TIMEOUT`] for its body.
+    ///
     /// # Errors
     ///
     /// The I/O error that stopped the server.
@@ -131,10 +134,7 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, service)
+        let served = auren::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         // Every in-flight request has finished: write its audit events, then close.

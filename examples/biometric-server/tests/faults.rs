@@ -1,22 +1,31 @@
 //! Faults of the real services while the example server works: Postgres cut and back,
-//! Redis cut and back, Postgres answering slowly, and SIGTERM under load.
+//! Postgres and Redis stopped and started again, Postgres answering slowly, and SIGTERM
+//! under load.
 //!
-//! Outages are made with `auren_testing::TcpProxy` in front of the shared services, so
-//! only this test's server sees them and the parallel suite is not disturbed. Durations
-//! are never asserted: a generous timeout around each request only detects hangs.
+//! Two kinds of outage. A network cut is made with `auren_testing::TcpProxy` in front of
+//! the shared services, so only this test's server sees it. A real stop and restart is made
+//! on a server of the test's own, `auren_testing::PrivatePostgres` (`pg_ctl stop -m fast`,
+//! then `start` on the same port and data) or `auren_testing::PrivateRedis` (`SHUTDOWN
+//! NOSAVE`, then a new, empty `redis-server` on the same port), so the parallel suite is
+//! not disturbed either. Durations are never asserted: a generous timeout around each
+//! request only detects hangs.
 
 mod common;
 mod hardening;
 
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use auren::webhook::{WebhookScheme, WebhookSecret};
 use auren::OnRedisFailure;
-use auren_testing::{TcpProxy, TestDatabase, TestRedis};
+use auren_testing::{PrivatePostgres, PrivateRedis, TcpProxy, TestDatabase, TestRedis};
 use biometric_server::{ServerConfig, WebhookConfig};
-use common::{error_code, TestServer};
+use common::{error_code, request_id, TestServer};
 use hardening::HANG_DETECTOR;
 use serde_json::json;
+use tokio::sync::mpsc;
 
 const HEART_RATE: &str = "/api/biometrics/heart-rate";
 const WEBHOOK_SECRET: &str = "whsec_ZmF1bHRzLXRlc3Qtc2VjcmV0LTEyMzQ=";
@@ -158,15 +167,205 @@ async fn postgres_outage_answers_503_then_recovers_and_loses_no_audit_event() {
     assert_eq!(distinct, posts, "no audit event is duplicated");
 }
 
-fn redis_config(redis: &TestRedis, url: String, on_failure: OnRedisFailure) -> ServerConfig {
+/// One reading the writer sent, and how it was answered.
+#[derive(Debug)]
+struct AnsweredWrite {
+    note: String,
+    status: u16,
+    request_id: String,
+}
+
+/// Posts readings one after another, each with a note of its own, until it is told to
+/// stop, and reports every answer; a test reads the answers as they come.
+struct Writer {
+    answers: mpsc::UnboundedReceiver<AnsweredWrite>,
+    seen: Vec<AnsweredWrite>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Writer {
+    fn start(server: &TestServer, key: &str) -> Self {
+        let (sender, answers) = mpsc::unbounded_channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(keep_writing(
+            server.client.clone(),
+            server.url(HEART_RATE),
+            key.to_owned(),
+            stop.clone(),
+            sender,
+        ));
+        Self {
+            answers,
+            seen: Vec::new(),
+            stop,
+            task,
+        }
+    }
+
+    /// Reads answers until `count` more of them had `status`.
+    async fn wait_for(&mut self, status: u16, count: usize) {
+        let mut matching = 0;
+        let waited = tokio::time::timeout(RECOVERY, async {
+            while matching < count {
+                let answer = self.answers.recv().await.expect("the writer is running");
+                matching += usize::from(answer.status == status);
+                self.seen.push(answer);
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "no {count} answers {status} in time");
+    }
+
+    /// Stops writing after the request in flight; returns every answer.
+    async fn finish(mut self) -> Vec<AnsweredWrite> {
+        self.stop.store(true, Ordering::SeqCst);
+        while let Some(answer) = self.answers.recv().await {
+            self.seen.push(answer);
+        }
+        self.task.await.expect("the writer ends cleanly");
+        self.seen
+    }
+}
+
+async fn keep_writing(
+    client: reqwest::Client,
+    url: String,
+    key: String,
+    stop: Arc<AtomicBool>,
+    answers: mpsc::UnboundedSender<AnsweredWrite>,
+) {
+    for sequence in 0_u32.. {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+
+        let note = format!("write {sequence}");
+        let body = json!({"bpm": 72, "recorded_at": "2026-01-01T00:00:00Z", "note": note});
+        let send = client.post(&url).bearer_auth(&key).json(&body).send();
+        let response = tokio::time::timeout(HANG_DETECTOR, send)
+            .await
+            .expect("hang: the request got no answer")
+            .expect("send");
+        let status = response.status().as_u16();
+        let request_id = request_id(&response);
+        if status != 201 {
+            assert_eq!(status, 503, "a write is stored or refused as unavailable");
+            assert!(!error_code(response).await.is_empty());
+        }
+
+        let answer = AnsweredWrite {
+            note,
+            status,
+            request_id,
+        };
+        if answers.send(answer).is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_stopped_and_restarted_under_writes_loses_and_duplicates_nothing() {
+    let Some(mut db) = PrivatePostgres::create().await else {
+        return;
+    };
+    let mut config = ServerConfig::for_tests();
+    config.auren.database_url = Some(db.url().to_owned());
+    let server = TestServer::start(config).await;
+    let key = server
+        .create_key(&json!({"user_id": "restart-pg", "role": "user", "rate_limit": 100_000}))
+        .await;
+
+    let mut writer = Writer::start(&server, &key);
+    writer.wait_for(201, 5).await;
+
+    // A real stop: sessions are ended, new connections refused, while writes keep coming.
+    db.stop().await;
+    writer.wait_for(503, 3).await;
+    let health = server
+        .client
+        .get(server.url("/health"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(health.status(), 503, "health names the outage");
+
+    // The same cluster comes back; the server was never restarted.
+    db.start().await;
+    writer.wait_for(201, 5).await;
+    let answers = writer.finish().await;
+
+    // Readings: each write answered 201 is stored exactly once, and nothing unsent is.
+    let list: serde_json::Value = server
+        .client
+        .get(server.url("/api/biometrics?limit=1000"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    for reading in list["readings"].as_array().expect("readings") {
+        let note = reading["note"].as_str().expect("a note").to_owned();
+        *stored.entry(note).or_default() += 1;
+    }
+    let sent: HashSet<&str> = answers.iter().map(|answer| answer.note.as_str()).collect();
+    for answer in answers.iter().filter(|answer| answer.status == 201) {
+        assert_eq!(
+            stored.get(&answer.note),
+            Some(&1),
+            "{} stored once",
+            answer.note
+        );
+    }
+    for (note, copies) in &stored {
+        assert!(sent.contains(note.as_str()), "{note} was never sent");
+        assert_eq!(*copies, 1, "{note} is stored once");
+    }
+
+    // Audit: exactly one event per answered request, written once Postgres is back.
+    server.stop().await;
+    let rows = db
+        .client()
+        .await
+        .query(
+            "SELECT request_id, count(*) FROM phi_audit_log \
+             WHERE method = 'POST' AND resource = '/api/biometrics/heart-rate' \
+             GROUP BY request_id",
+            &[],
+        )
+        .await
+        .expect("audit rows");
+    let audited: HashMap<String, i64> = rows
+        .iter()
+        .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1)))
+        .collect();
+    for answer in &answers {
+        assert_eq!(
+            audited.get(&answer.request_id),
+            Some(&1),
+            "one audit event for {} (answered {})",
+            answer.request_id,
+            answer.status
+        );
+    }
+    assert_eq!(audited.len(), answers.len(), "no event without an answer");
+}
+
+/// A server on the Redis at `url`, its keys under `prefix`, with a webhook provider.
+fn redis_config(prefix: &str, url: String, on_failure: OnRedisFailure) -> ServerConfig {
     let mut config = ServerConfig::for_tests();
     config.auren.redis_url = Some(url);
-    config.auren.rate_limit.redis_prefix = format!("{}rl:", redis.prefix());
+    config.auren.rate_limit.redis_prefix = format!("{prefix}rl:");
     config.auren.rate_limit.on_failure = on_failure;
     let mut webhooks = WebhookConfig::default()
         .with_provider("standard", WebhookScheme::Standard, WEBHOOK_SECRET)
         .expect("provider");
-    webhooks.replay_key_prefix = format!("{}wh:", redis.prefix());
+    webhooks.replay_key_prefix = format!("{prefix}wh:");
     config.webhooks = webhooks;
     config
 }
@@ -211,13 +410,50 @@ async fn deliver(server: &TestServer, message_id: &str) -> reqwest::Response {
         .expect("send")
 }
 
+/// Retries `GET` until the rate limiter lets it through; every refusal meanwhile is a 503.
+async fn get_readings_until_allowed(server: &TestServer, key: &str) {
+    let deadline = tokio::time::Instant::now() + RECOVERY;
+    loop {
+        let status = get_readings(server, key).await.status();
+        if status == 200 {
+            return;
+        }
+        assert_eq!(status, 503, "while recovering");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rate limiting did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Retries a delivery, as a provider would, until it is accepted; every refusal meanwhile
+/// is a 503 (a `replayed` would mean a refused delivery was remembered).
+async fn deliver_until_accepted(server: &TestServer, message_id: &str) {
+    let deadline = tokio::time::Instant::now() + RECOVERY;
+    loop {
+        let response = deliver(server, message_id).await;
+        let status = response.status();
+        if status == 202 {
+            return;
+        }
+        let code = error_code(response).await;
+        assert_eq!(status, 503, "the provider's retry is refused: {code}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "webhooks did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 #[tokio::test]
 async fn redis_outage_fails_closed_when_told_and_webhook_replay_fails_closed() {
     let Some(redis) = TestRedis::create().await else {
         return;
     };
     let (proxy, url) = proxied(redis.url(), 6379).await;
-    let server = TestServer::start(redis_config(&redis, url, OnRedisFailure::Closed)).await;
+    let server = TestServer::start(redis_config(redis.prefix(), url, OnRedisFailure::Closed)).await;
     let key = server.user_key("fault-redis").await;
 
     assert_eq!(get_readings(&server, &key).await.status(), 200);
@@ -231,38 +467,9 @@ async fn redis_outage_fails_closed_when_told_and_webhook_replay_fails_closed() {
     assert_eq!(response.status(), 503, "replay protection fails closed");
 
     proxy.restore();
-    let deadline = tokio::time::Instant::now() + RECOVERY;
-    loop {
-        let status = get_readings(&server, &key).await.status();
-        if status == 200 {
-            break;
-        }
-        assert_eq!(status, 503, "while recovering");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "rate limiting did not recover"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let deadline = tokio::time::Instant::now() + RECOVERY;
-    loop {
-        let response = deliver(&server, "msg_after").await;
-        let status = response.status();
-        if status == 202 {
-            break;
-        }
-        assert_eq!(
-            status,
-            503,
-            "while recovering: {}",
-            error_code(response).await
-        );
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "webhooks did not recover"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    get_readings_until_allowed(&server, &key).await;
+    deliver_until_accepted(&server, "msg_after").await;
+
     // The replay store works again: the same delivery is a replay now.
     let response = deliver(&server, "msg_after").await;
     assert_eq!(error_code(response).await, "replayed");
@@ -275,7 +482,7 @@ async fn redis_outage_fails_open_when_told() {
         return;
     };
     let (proxy, url) = proxied(redis.url(), 6379).await;
-    let server = TestServer::start(redis_config(&redis, url, OnRedisFailure::Open)).await;
+    let server = TestServer::start(redis_config(redis.prefix(), url, OnRedisFailure::Open)).await;
     let key = server.user_key("fault-redis-open").await;
     assert_eq!(get_readings(&server, &key).await.status(), 200);
 
@@ -285,6 +492,70 @@ async fn redis_outage_fails_open_when_told() {
     }
     proxy.restore();
     assert_eq!(get_readings(&server, &key).await.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn redis_stopped_and_restarted_fails_closed_when_told_and_recovers_by_itself() {
+    let Some(mut redis) = PrivateRedis::create().await else {
+        return;
+    };
+    let config = redis_config("", redis.url().to_owned(), OnRedisFailure::Closed);
+    let server = TestServer::start(config).await;
+    let key = server.user_key("restart-redis").await;
+
+    assert_eq!(get_readings(&server, &key).await.status(), 200);
+    assert_eq!(deliver(&server, "msg_before").await.status(), 202);
+
+    redis.stop().await;
+    let response = get_readings(&server, &key).await;
+    assert_eq!(response.status(), 503, "fail closed: no unchecked requests");
+    assert_eq!(error_code(response).await, "rate_limit_unavailable");
+    let response = deliver(&server, "msg_during").await;
+    assert_eq!(response.status(), 503, "replay protection fails closed");
+
+    // A new, empty Redis on the same port; the server's client reconnects by itself.
+    redis.start().await;
+    get_readings_until_allowed(&server, &key).await;
+    deliver_until_accepted(&server, "msg_during").await;
+
+    // The replay store works again: the same delivery is a replay now.
+    let response = deliver(&server, "msg_during").await;
+    assert_eq!(error_code(response).await, "replayed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn redis_stopped_and_restarted_fails_open_when_told_and_recovers_by_itself() {
+    let Some(mut redis) = PrivateRedis::create().await else {
+        return;
+    };
+    let config = redis_config("", redis.url().to_owned(), OnRedisFailure::Open);
+    let server = TestServer::start(config).await;
+    let key = server.user_key("restart-redis-open").await;
+    assert_eq!(get_readings(&server, &key).await.status(), 200);
+    assert!(redis.key_count().await > 0, "the limit is kept in Redis");
+
+    redis.stop().await;
+    for _ in 0..3 {
+        assert_eq!(get_readings(&server, &key).await.status(), 200, "fail open");
+    }
+
+    // The restarted Redis is empty: once a request writes a limit key again, the limiter
+    // is back on Redis rather than still failing open.
+    redis.start().await;
+    let deadline = tokio::time::Instant::now() + RECOVERY;
+    loop {
+        assert_eq!(get_readings(&server, &key).await.status(), 200);
+        if redis.key_count().await > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rate limiting did not return to Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     server.stop().await;
 }
 
@@ -393,26 +664,12 @@ async fn a_delivery_refused_during_a_redis_outage_is_accepted_when_retried() {
         return;
     };
     let (proxy, url) = proxied(redis.url(), 6379).await;
-    let server = TestServer::start(redis_config(&redis, url, OnRedisFailure::Closed)).await;
+    let server = TestServer::start(redis_config(redis.prefix(), url, OnRedisFailure::Closed)).await;
 
     proxy.sever();
     assert_eq!(deliver(&server, "msg_retried").await.status(), 503);
     proxy.restore();
 
-    let deadline = tokio::time::Instant::now() + RECOVERY;
-    loop {
-        let response = deliver(&server, "msg_retried").await;
-        let status = response.status();
-        if status == 202 {
-            break;
-        }
-        let code = error_code(response).await;
-        assert_eq!(status, 503, "the provider's retry is refused: {code}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "webhooks did not recover"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    deliver_until_accepted(&server, "msg_retried").await;
     server.stop().await;
 }

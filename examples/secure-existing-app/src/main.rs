@@ -6,8 +6,6 @@
 //! `DATABASE_URL`, `REDIS_URL`, `PHI_MASTER_KEY`, ...; unset, everything stays in memory.
 #![allow(clippy::print_stdout)]
 
-use std::net::SocketAddr;
-
 use auren::{Auren, AurenConfig};
 use axum::{routing::get, Router};
 
@@ -29,8 +27,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = std::env::var("APP_LISTEN").unwrap_or_else(|_| "127.0.0.1:8899".into());
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("listening on {}", listener.local_addr()?);
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    // Like `axum::serve`, with a 10 s deadline on request headers (slowloris).
+    auren::serve(listener, app)
         .with_graceful_shutdown(async { drop(tokio::signal::ctrl_c().await) })
         .await?;
     auren.shutdown().await; // writes every queued audit event

@@ -1,15 +1,18 @@
-//! The in-memory store: sharded mutexes over hash maps, with a hard cap on keys.
+//! The in-memory store: sharded mutexes over hash tables, with a hard cap on keys.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
+mod clock;
+mod shard;
+
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use auren_core::{KeyId, SharedClock};
 
+use self::clock::StoreClock;
+use self::shard::{make_room, remove, Entry, KeyHasher, Shard, Slot};
 use super::{KeyStatus, RateLimitStore, StatusPage};
+use crate::gcra::period_us;
 use crate::{ConfigError, Gcra, RateLimitDecision, StoreError, DEFAULT_PERIOD};
 
 /// The default cap on keys held by a [`MemoryStore`].
@@ -20,12 +23,15 @@ const SHARDS: usize = 64;
 
 /// GCRA state for one process, exact under any number of tasks.
 ///
-/// Keys spread over 64 mutex-guarded shards; a check holds one shard's lock for a few
-/// hundred nanoseconds and never across an `.await`. Memory is bounded: the store holds at
-/// most `max_keys` keys (rounded up to a multiple of the shard count). When a shard is
-/// full, its idle keys (TAT in the past: they carry no state) are dropped first; if every
-/// key in the shard is still active, the one closest to idle is dropped, which at worst
-/// hands that key a fresh limit early. [`evict_idle`](Self::evict_idle) sweeps all shards.
+/// Keys spread over 64 mutex-guarded shards; a check hashes the key once, holds one
+/// shard's lock for a few dozen nanoseconds and never across an `.await`. The time comes
+/// from the CPU's counter (through `quanta`), anchored to the wall clock when the store is
+/// built, unless a [`Clock`](auren_core::Clock) is given. Memory is bounded: the store
+/// holds at most `max_keys` keys (rounded up to a multiple of the shard count). When a
+/// shard is full, its idle keys (TAT in the past: they carry no state) are dropped first;
+/// if every key in the shard is still active, the one closest to idle is dropped, which
+/// at worst hands that key a fresh limit early. [`evict_idle`](Self::evict_idle) sweeps
+/// all shards.
 ///
 /// # Example
 ///
@@ -47,24 +53,17 @@ const SHARDS: usize = 64;
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
-    hasher: KeyIdHashing,
+    hasher: KeyHasher,
     shard_capacity: usize,
     period: Duration,
-    clock: Option<SharedClock>,
-}
-
-type Shard = HashMap<KeyId, Entry, KeyIdHashing>;
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    tat_us: i64,
-    limit: u32,
+    period_us: i64,
+    clock: StoreClock,
 }
 
 impl MemoryStore {
-    /// A store with the default cap, a one-minute period and the system clock.
+    /// A store with the default cap, a one-minute period and the CPU's counter as clock.
     pub fn new() -> Self {
-        Self::with_parts(DEFAULT_MAX_KEYS, DEFAULT_PERIOD, None)
+        Self::with_parts(DEFAULT_MAX_KEYS, DEFAULT_PERIOD, StoreClock::counter())
     }
 
     /// A builder for the cap, the period and the clock.
@@ -72,15 +71,13 @@ impl MemoryStore {
         MemoryStoreBuilder::default()
     }
 
-    fn with_parts(max_keys: usize, period: Duration, clock: Option<SharedClock>) -> Self {
-        let hashing = KeyIdHashing::new();
+    fn with_parts(max_keys: usize, period: Duration, clock: StoreClock) -> Self {
         Self {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::with_hasher(hashing)))
-                .collect(),
-            hasher: hashing,
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new())).collect(),
+            hasher: KeyHasher::new(),
             shard_capacity: max_keys.div_ceil(SHARDS).max(1),
             period,
+            period_us: period_us(period),
             clock,
         }
     }
@@ -92,25 +89,32 @@ impl MemoryStore {
         if limit == 0 {
             return RateLimitDecision::blocked(self.period);
         }
-        let gcra = Gcra::new(limit, self.period);
-        let now = self.now_us();
-        let mut shard = self.shard(&key);
+        let now = self.clock.now_us();
+        let hash = self.hasher.hash(key);
+        let mut shard = self.shard(hash);
 
         // One probe for a known key: the entry is updated in place.
-        if let Some(entry) = shard.get_mut(&key) {
-            let (decision, new_tat) = gcra.check(Some(entry.tat_us), now);
+        if let Some(slot) = shard.find_mut(hash, |slot| slot.key == key) {
+            let gcra = slot.entry.gcra(limit, self.period_us);
+            let (decision, new_tat) = gcra.check(Some(slot.entry.tat_us), now);
             if let Some(tat_us) = new_tat {
-                *entry = Entry { tat_us, limit };
+                slot.entry = Entry::new(&gcra, tat_us);
             }
             return decision;
         }
 
+        let gcra = Gcra::from_period_us(limit, self.period_us);
         let (decision, new_tat) = gcra.check(None, now);
         if let Some(tat_us) = new_tat {
             if shard.len() >= self.shard_capacity {
                 make_room(&mut shard, now);
             }
-            shard.insert(key, Entry { tat_us, limit });
+            let hasher = self.hasher;
+            let slot = Slot {
+                key,
+                entry: Entry::new(&gcra, tat_us),
+            };
+            shard.insert_unique(hash, slot, |slot| hasher.hash(slot.key));
         }
         decision
     }
@@ -118,12 +122,12 @@ impl MemoryStore {
     /// Drops every idle key (whose TAT is in the past) from every shard; returns how many
     /// keys were dropped.
     pub fn evict_idle(&self) -> usize {
-        let now = self.now_us();
+        let now = self.clock.now_us();
         let mut dropped = 0;
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             let before = shard.len();
-            shard.retain(|_, entry| entry.tat_us > now);
+            shard.retain(|slot| slot.entry.tat_us > now);
             dropped += before - shard.len();
         }
         dropped
@@ -145,33 +149,19 @@ impl MemoryStore {
     }
 
     fn status_now(&self, key: KeyId) -> Option<KeyStatus> {
-        let now = self.now_us();
-        let entry = *self.shard(&key).get(&key)?;
+        let now = self.clock.now_us();
+        let hash = self.hasher.hash(key);
+        let entry = self.shard(hash).find(hash, |slot| slot.key == key)?.entry;
         (entry.tat_us > now).then(|| self.status_of(key, entry, now))
     }
 
     fn status_of(&self, key: KeyId, entry: Entry, now: i64) -> KeyStatus {
-        let gcra = Gcra::new(entry.limit, self.period);
+        let gcra = entry.gcra(entry.limit, self.period_us);
         KeyStatus::new(key, &gcra.status(entry.tat_us, now))
     }
 
-    fn shard(&self, key: &KeyId) -> MutexGuard<'_, Shard> {
-        // Bits 32 and up: the maps use the low bits for buckets and the top 7 as tags.
-        let index = ((self.hasher.hash_one(key) >> 32) as usize) & (SHARDS - 1);
-        lock(&self.shards[index])
-    }
-
-    fn now_us(&self) -> i64 {
-        match &self.clock {
-            Some(clock) => clock.now().timestamp_micros(),
-            // The system clock without the trip through chrono, which costs a third of a
-            // check; before 1970 is not a time this code runs at.
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |since| {
-                    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
-                }),
-        }
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Shard> {
+        lock(&self.shards[KeyHasher::shard_index(hash, SHARDS)])
     }
 }
 
@@ -179,78 +169,6 @@ impl Default for MemoryStore {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Frees one slot in a full shard: idle keys first, else the key closest to idle.
-fn make_room(shard: &mut Shard, now: i64) {
-    let before = shard.len();
-    shard.retain(|_, entry| entry.tat_us > now);
-    if shard.len() < before {
-        return;
-    }
-    let closest_to_idle = shard
-        .iter()
-        .min_by_key(|(_, entry)| entry.tat_us)
-        .map(|(key, _)| *key);
-    if let Some(key) = closest_to_idle {
-        shard.remove(&key);
-    }
-}
-
-/// Hashes key ids by mixing their 128 bits with a per-store random seed.
-///
-/// Key ids are ULIDs issued by the server (80 random bits each), never chosen by a caller,
-/// so a fast mix is enough; SipHash, the default, costs more than the rest of a check.
-#[derive(Debug, Clone, Copy)]
-struct KeyIdHashing {
-    seed: u64,
-}
-
-impl KeyIdHashing {
-    fn new() -> Self {
-        Self {
-            seed: RandomState::new().hash_one(0_u8),
-        }
-    }
-}
-
-impl BuildHasher for KeyIdHashing {
-    type Hasher = KeyIdHasher;
-
-    fn build_hasher(&self) -> KeyIdHasher {
-        KeyIdHasher(self.seed)
-    }
-}
-
-/// The hasher of [`KeyIdHashing`]; a key id hashes as one `u128`.
-#[derive(Debug, Clone, Copy)]
-struct KeyIdHasher(u64);
-
-impl Hasher for KeyIdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = mix(self.0 ^ u64::from(*byte));
-        }
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        // Truncation is the point: the two halves are folded together.
-        let folded = (n as u64) ^ ((n >> 64) as u64);
-        self.0 = mix(self.0 ^ folded);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A 64-bit finaliser (from splitmix64): every input bit moves every output bit.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// A poisoned shard still holds consistent entries (no code panics mid-update), so the
@@ -276,7 +194,8 @@ impl RateLimitStore for MemoryStore {
     }
 
     async fn reset(&self, key: KeyId) -> Result<bool, StoreError> {
-        Ok(self.shard(&key).remove(&key).is_some())
+        let hash = self.hasher.hash(key);
+        Ok(remove(&mut self.shard(hash), key, hash))
     }
 
     async fn list(&self, cursor: Option<&str>, limit: usize) -> Result<StatusPage, StoreError> {
@@ -287,7 +206,7 @@ impl RateLimitStore for MemoryStore {
             ),
             None => None,
         };
-        let now = self.now_us();
+        let now = self.clock.now_us();
 
         let mut active: Vec<(KeyId, Entry)> = Vec::new();
         for shard in self.shards.iter() {
@@ -295,8 +214,8 @@ impl RateLimitStore for MemoryStore {
             active.extend(
                 shard
                     .iter()
-                    .filter(|(key, entry)| entry.tat_us > now && after.is_none_or(|a| **key > a))
-                    .map(|(key, entry)| (*key, *entry)),
+                    .filter(|slot| slot.entry.tat_us > now && after.is_none_or(|a| slot.key > a))
+                    .map(|slot| (slot.key, slot.entry)),
             );
         }
         active.sort_unstable_by_key(|(key, _)| *key);
@@ -355,13 +274,14 @@ impl MemoryStoreBuilder {
         self
     }
 
-    /// The clock (default the system clock).
+    /// The clock (default the CPU's counter, anchored to the system clock).
     pub fn clock(mut self, clock: impl auren_core::Clock) -> Self {
         self.clock = Some(std::sync::Arc::new(clock));
         self
     }
 
-    /// The clock, already shared (default the system clock).
+    /// The clock, already shared (default the CPU's counter, anchored to the system
+    /// clock).
     pub fn shared_clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
@@ -379,11 +299,10 @@ impl MemoryStoreBuilder {
         if self.period < Duration::from_millis(1) {
             return Err(ConfigError::PeriodTooShort(self.period));
         }
-        Ok(MemoryStore::with_parts(
-            self.max_keys,
-            self.period,
-            self.clock,
-        ))
+        let clock = self
+            .clock
+            .map_or_else(StoreClock::counter, StoreClock::Shared);
+        Ok(MemoryStore::with_parts(self.max_keys, self.period, clock))
     }
 }
 
