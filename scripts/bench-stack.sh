@@ -351,7 +351,7 @@ SERVER_PID=""
 bound() { grep -ho "$1: [a-z0-9]* = [0-9_]*" "$2" | head -n 1 | sed 's/.* = //; s/_/,/g'; }
 cache_bound=$(bound DEFAULT_MAX_ENTRIES crates/auren-auth/src/cache.rs)
 last_used_bound=$(bound MAX_TRACKED_KEYS crates/auren-auth/src/last_used.rs)
-limiter_bound=$(bound DEFAULT_MAX_KEYS crates/auren-ratelimit/src/store/memory.rs)
+limiter_bound=$(bound DEFAULT_MAX_KEYS crates/auren-ratelimit/src/store/memory/mod.rs)
 phi_users_bound=$(grep -ho 'max_users: [0-9_]*,' crates/auren-phi-crypto/src/cache.rs |
     head -n 1 | sed 's/max_users: //; s/,//; s/_/,/g')
 queue_bound=$(grep -ho 'queue_capacity: [0-9_]*,' crates/auren-audit/src/writer.rs |

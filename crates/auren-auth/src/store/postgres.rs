@@ -56,8 +56,15 @@ impl PostgresKeyStore {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<StoredKey>, StoreError> {
         let client = self.client().await?;
+
+        // Prepared once per pooled connection: a cache miss on the hot path (an unknown or
+        // newly seen key) costs one round trip, with no parsing or planning.
+        let statement = client
+            .prepare_cached(sql)
+            .await
+            .map_err(StoreError::Query)?;
         let row = client
-            .query_opt(sql, params)
+            .query_opt(&statement, params)
             .await
             .map_err(StoreError::Query)?;
         row.as_ref().map(stored_from_row).transpose()

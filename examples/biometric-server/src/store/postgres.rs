@@ -8,6 +8,17 @@ use crate::readings::HeartRateReading;
 use crate::store::sealed::SealedReading;
 use crate::store::{ReadingStore, StoreError};
 
+/// Stores one sealed reading.
+const INSERT_READING: &str = "INSERT INTO heart_rate_readings \
+    (id, user_id, bpm_sealed, note_sealed, recorded_at, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// A user's newest readings. Both statements are prepared once per pooled connection
+/// (`prepare_cached`), so a request costs one round trip and no parsing or planning.
+const LIST_READINGS: &str = "SELECT id, user_id, bpm_sealed, note_sealed, recorded_at, \
+    created_at FROM heart_rate_readings WHERE user_id = $1 \
+    ORDER BY recorded_at DESC, id DESC LIMIT $2";
+
 /// Readings in Postgres, in the table created by `migrations/V1__heart_rate_readings.sql`.
 ///
 /// `bpm` and `note` are stored in the TEXT columns `bpm_sealed` and `note_sealed`, sealed
@@ -31,11 +42,13 @@ impl ReadingStore for PostgresReadingStore {
         let sealed = SealedReading::seal(&self.phi, reading).await?;
 
         let client = self.pool.get().await.map_err(PostgresError::Unavailable)?;
+        let statement = client
+            .prepare_cached(INSERT_READING)
+            .await
+            .map_err(PostgresError::Query)?;
         client
             .execute(
-                "INSERT INTO heart_rate_readings \
-                 (id, user_id, bpm_sealed, note_sealed, recorded_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &statement,
                 &[
                     &sealed.id.to_string(),
                     &sealed.user_id,
@@ -53,13 +66,12 @@ impl ReadingStore for PostgresReadingStore {
     async fn list(&self, user_id: &str, limit: usize) -> Result<Vec<HeartRateReading>, StoreError> {
         let client = self.pool.get().await.map_err(PostgresError::Unavailable)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let statement = client
+            .prepare_cached(LIST_READINGS)
+            .await
+            .map_err(PostgresError::Query)?;
         let rows = client
-            .query(
-                "SELECT id, user_id, bpm_sealed, note_sealed, recorded_at, created_at \
-                 FROM heart_rate_readings WHERE user_id = $1 \
-                 ORDER BY recorded_at DESC, id DESC LIMIT $2",
-                &[&user_id, &limit],
-            )
+            .query(&statement, &[&user_id, &limit])
             .await
             .map_err(PostgresError::Query)?;
         drop(client);
