@@ -1,9 +1,12 @@
-//! Test support for the auren crates: isolated Postgres databases and Redis key prefixes.
+//! Test support for the auren crates: isolated Postgres databases and Redis key prefixes,
+//! private servers to stop and start, and a proxy to cut connections.
 //!
 //! Tests that need a real service ask for it here. Each [`TestDatabase`] is a database of
 //! its own, migrated and dropped again when the value is dropped; each [`TestRedis`] is a
 //! key prefix of its own, whose keys are deleted on drop. So tests run in parallel and
-//! leave nothing behind.
+//! leave nothing behind. A test that takes a service away uses [`TcpProxy`] (a network
+//! cut in front of the shared server) or [`PrivatePostgres`] / [`PrivateRedis`] (a server
+//! of its own, really stopped and started again).
 //!
 //! When a service is unreachable, the constructors return `None` and the test returns
 //! early, *unless* the `CI` environment variable is set: then they panic, so a CI run

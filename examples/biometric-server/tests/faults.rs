@@ -447,32 +447,64 @@ async fn deliver_until_accepted(server: &TestServer, message_id: &str) {
     }
 }
 
+/// A way to take Redis away from the server and give it back.
+trait Outage {
+    async fn begin(&mut self);
+    async fn end(&mut self);
+}
+
+impl Outage for TcpProxy {
+    async fn begin(&mut self) {
+        self.sever();
+    }
+
+    async fn end(&mut self) {
+        self.restore();
+    }
+}
+
+impl Outage for PrivateRedis {
+    async fn begin(&mut self) {
+        self.stop().await;
+    }
+
+    async fn end(&mut self) {
+        self.start().await;
+    }
+}
+
+/// With `OnRedisFailure::Closed`, through `outage`: rate-limited requests and webhook
+/// deliveries are refused while Redis is away, and both recover by themselves.
+async fn fails_closed_then_recovers(server: &TestServer, user: &str, outage: &mut impl Outage) {
+    let key = server.user_key(user).await;
+    assert_eq!(get_readings(server, &key).await.status(), 200);
+    assert_eq!(deliver(server, "msg_before").await.status(), 202);
+
+    outage.begin().await;
+    let response = get_readings(server, &key).await;
+    assert_eq!(response.status(), 503, "fail closed: no unchecked requests");
+    assert_eq!(error_code(response).await, "rate_limit_unavailable");
+    let response = deliver(server, "msg_during").await;
+    assert_eq!(response.status(), 503, "replay protection fails closed");
+
+    outage.end().await;
+    get_readings_until_allowed(server, &key).await;
+    deliver_until_accepted(server, "msg_during").await;
+
+    // The replay store works again: the same delivery is a replay now.
+    let response = deliver(server, "msg_during").await;
+    assert_eq!(error_code(response).await, "replayed");
+}
+
 #[tokio::test]
 async fn redis_outage_fails_closed_when_told_and_webhook_replay_fails_closed() {
     let Some(redis) = TestRedis::create().await else {
         return;
     };
-    let (proxy, url) = proxied(redis.url(), 6379).await;
+    let (mut proxy, url) = proxied(redis.url(), 6379).await;
     let server = TestServer::start(redis_config(redis.prefix(), url, OnRedisFailure::Closed)).await;
-    let key = server.user_key("fault-redis").await;
 
-    assert_eq!(get_readings(&server, &key).await.status(), 200);
-    assert_eq!(deliver(&server, "msg_before").await.status(), 202);
-
-    proxy.sever();
-    let response = get_readings(&server, &key).await;
-    assert_eq!(response.status(), 503, "fail closed: no unchecked requests");
-    assert_eq!(error_code(response).await, "rate_limit_unavailable");
-    let response = deliver(&server, "msg_during").await;
-    assert_eq!(response.status(), 503, "replay protection fails closed");
-
-    proxy.restore();
-    get_readings_until_allowed(&server, &key).await;
-    deliver_until_accepted(&server, "msg_after").await;
-
-    // The replay store works again: the same delivery is a replay now.
-    let response = deliver(&server, "msg_after").await;
-    assert_eq!(error_code(response).await, "replayed");
+    fails_closed_then_recovers(&server, "fault-redis", &mut proxy).await;
     server.stop().await;
 }
 
@@ -502,26 +534,10 @@ async fn redis_stopped_and_restarted_fails_closed_when_told_and_recovers_by_itse
     };
     let config = redis_config("", redis.url().to_owned(), OnRedisFailure::Closed);
     let server = TestServer::start(config).await;
-    let key = server.user_key("restart-redis").await;
 
-    assert_eq!(get_readings(&server, &key).await.status(), 200);
-    assert_eq!(deliver(&server, "msg_before").await.status(), 202);
-
-    redis.stop().await;
-    let response = get_readings(&server, &key).await;
-    assert_eq!(response.status(), 503, "fail closed: no unchecked requests");
-    assert_eq!(error_code(response).await, "rate_limit_unavailable");
-    let response = deliver(&server, "msg_during").await;
-    assert_eq!(response.status(), 503, "replay protection fails closed");
-
-    // A new, empty Redis on the same port; the server's client reconnects by itself.
-    redis.start().await;
-    get_readings_until_allowed(&server, &key).await;
-    deliver_until_accepted(&server, "msg_during").await;
-
-    // The replay store works again: the same delivery is a replay now.
-    let response = deliver(&server, "msg_during").await;
-    assert_eq!(error_code(response).await, "replayed");
+    // A real stop; then a new, empty Redis on the same port, which the server's client
+    // reconnects to by itself.
+    fails_closed_then_recovers(&server, "restart-redis", &mut redis).await;
     server.stop().await;
 }
 
