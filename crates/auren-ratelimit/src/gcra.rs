@@ -65,6 +65,7 @@ impl Gcra {
 
     /// The parameters of `limit` (at least one) with an emission interval computed
     /// before, so a store that keeps it skips the division.
+    #[inline]
     pub(crate) fn from_interval_us(limit: u32, interval_us: i64) -> Self {
         Self {
             limit,
@@ -91,6 +92,7 @@ impl Gcra {
     /// Checks one request at `now_us` against the stored `tat_us`.
     ///
     /// Returns the decision and, when admitted, the TAT to store.
+    #[inline]
     pub fn check(&self, tat_us: Option<i64>, now_us: i64) -> (RateLimitDecision, Option<i64>) {
         let tat = tat_us.map_or(now_us, |tat| tat.max(now_us));
         let new_tat = tat.saturating_add(self.interval_us);
@@ -104,6 +106,7 @@ impl Gcra {
 
     /// The decision for a request that was `allowed` or not, leaving the key's TAT
     /// `debt_us` microseconds ahead of now (after the update).
+    #[inline]
     pub fn decision(&self, allowed: bool, debt_us: i64) -> RateLimitDecision {
         let debt = debt_us.max(0);
         let remaining = (self.tolerance_us - debt) / self.interval_us;
@@ -134,6 +137,7 @@ pub(crate) fn period_us(period: Duration) -> i64 {
     i64::try_from(period.as_micros()).unwrap_or(i64::MAX / 4)
 }
 
+#[inline]
 fn micros(us: i64) -> Duration {
     Duration::from_micros(u64::try_from(us).unwrap_or(0))
 }

@@ -44,6 +44,7 @@ impl StoreClock {
     }
 
     /// The current time in microseconds since the Unix epoch.
+    #[inline]
     pub(super) fn now_us(&self) -> i64 {
         match self {
             Self::Counter {

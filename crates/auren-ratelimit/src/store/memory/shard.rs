@@ -23,6 +23,7 @@ pub(super) struct Entry {
 
 impl Entry {
     /// The state after `gcra` admitted a request, leaving the TAT at `tat_us`.
+    #[inline]
     pub(super) fn new(gcra: &Gcra, tat_us: i64) -> Self {
         Self {
             tat_us,
@@ -33,6 +34,7 @@ impl Entry {
 
     /// The GCRA parameters of `limit` requests per `period_us`, from the kept interval
     /// when `limit` is the stored one.
+    #[inline]
     pub(super) fn gcra(&self, limit: u32, period_us: i64) -> Gcra {
         if limit == self.limit && self.interval_us != 0 {
             Gcra::from_interval_us(limit, i64::from(self.interval_us))
@@ -72,6 +74,7 @@ impl KeyHasher {
 
     /// The hash of `key`: the shard comes from bits 32 and up, the table uses the low bits
     /// for buckets and the top 7 as tags.
+    #[inline]
     pub(super) fn hash(&self, key: KeyId) -> u64 {
         let bits = key.ulid().0;
         // Truncation is the point: the two halves are folded together.
