@@ -487,12 +487,16 @@ async fn fails_closed_then_recovers(server: &TestServer, user: &str, outage: &mu
     let response = deliver(server, "msg_during").await;
     assert_eq!(response.status(), 503, "replay protection fails closed");
 
+    // A new delivery, not the refused one: a cut connection may lose the answer to a
+    // `SET` that Redis did apply, and that delivery's retry is then refused as a replay
+    // (the fail-closed side; `a_delivery_refused_during_a_redis_outage_is_accepted_when_
+    // retried` covers the retry of a delivery Redis never saw).
     outage.end().await;
     get_readings_until_allowed(server, &key).await;
-    deliver_until_accepted(server, "msg_during").await;
+    deliver_until_accepted(server, "msg_after").await;
 
     // The replay store works again: the same delivery is a replay now.
-    let response = deliver(server, "msg_during").await;
+    let response = deliver(server, "msg_after").await;
     assert_eq!(error_code(response).await, "replayed");
 }
 
