@@ -24,12 +24,14 @@
 
 #![allow(clippy::print_stderr)]
 
+mod connection;
 mod database;
 mod private_postgres;
 mod private_redis;
 mod proxy;
 mod redis;
 
+pub use connection::read_until_closed;
 pub use database::{base_database_url, TestDatabase};
 pub use private_postgres::PrivatePostgres;
 pub use private_redis::PrivateRedis;

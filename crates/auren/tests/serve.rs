@@ -2,6 +2,7 @@
 //! headers or an HTTP/2 preface loses its connection; HTTP/1 clients are served and
 //! HTTP/2 ones turned away; graceful shutdown lets a request in flight finish; handlers see `ConnectInfo`.
 
+use auren_testing::read_until_closed;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,29 +88,13 @@ async fn held(State(gate): State<Arc<Gate>>) -> &'static str {
     "released"
 }
 
-/// Reads until the server closes the connection (end of stream or a reset); returns what
-/// arrived before.
-async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buffer = [0_u8; 4096];
-    loop {
-        let read = tokio::time::timeout(HANG, stream.read(&mut buffer))
-            .await
-            .expect("the server closes the connection instead of waiting forever");
-        match read {
-            Ok(0) | Err(_) => return received,
-            Ok(n) => received.extend_from_slice(&buffer[..n]),
-        }
-    }
-}
-
 /// Sends `partial`, stalls, and checks that the server closes the connection, answering
 /// at most a `408`.
 async fn assert_stalled_client_is_dropped(server: &RunningServer, partial: &[u8]) {
     let mut stream = server.connect().await;
     stream.write_all(partial).await.expect("send");
 
-    let received = read_until_closed(&mut stream).await;
+    let received = read_until_closed(&mut stream, HANG).await;
     assert!(
         received.is_empty() || received.starts_with(b"HTTP/1.1 408"),
         "unexpected answer to a stalled request: {:?}",
@@ -122,7 +107,7 @@ async fn http1_get(server: &RunningServer, path: &str) -> String {
     let mut stream = server.connect().await;
     let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("send");
-    String::from_utf8(read_until_closed(&mut stream).await).expect("utf-8")
+    String::from_utf8(read_until_closed(&mut stream, HANG).await).expect("utf-8")
 }
 
 #[tokio::test]
@@ -169,7 +154,7 @@ async fn an_http2_connection_with_no_request_is_dropped() {
     stream.write_all(&EMPTY_SETTINGS_FRAME).await.expect("send");
 
     // The server's SETTINGS and our SETTINGS acknowledged, then the connection ends.
-    read_until_closed(&mut stream).await;
+    read_until_closed(&mut stream, HANG).await;
 
     server.stop().await;
 }
@@ -191,7 +176,7 @@ async fn a_stall_on_the_second_request_of_a_keep_alive_connection_is_dropped() {
         .write_all(b"GET /hello HTTP/1.1\r\nHo")
         .await
         .expect("send");
-    let rest = read_until_closed(&mut stream).await;
+    let rest = read_until_closed(&mut stream, HANG).await;
     assert!(
         !String::from_utf8_lossy(&rest).contains("HTTP/1.1 200"),
         "the stalled second request must not be answered"
@@ -221,7 +206,7 @@ async fn an_http2_client_is_turned_away() {
     stream.write_all(H2_PREFACE).await.expect("send");
     stream.write_all(&EMPTY_SETTINGS_FRAME).await.expect("send");
 
-    let answer = read_until_closed(&mut stream).await;
+    let answer = read_until_closed(&mut stream, HANG).await;
     assert!(
         !answer.starts_with(&[0, 0]),
         "no HTTP/2 frame comes back: {answer:?}"
@@ -237,7 +222,7 @@ async fn handlers_see_the_client_address() {
     let request = b"GET /peer HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
     stream.write_all(request).await.expect("send");
 
-    let response = String::from_utf8(read_until_closed(&mut stream).await).expect("utf-8");
+    let response = String::from_utf8(read_until_closed(&mut stream, HANG).await).expect("utf-8");
 
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(&client.to_string()), "{response}");
@@ -262,7 +247,7 @@ async fn graceful_shutdown_lets_a_request_in_flight_finish() {
         tokio::task::yield_now().await;
     }
     gate.release.notify_one();
-    let response = String::from_utf8(read_until_closed(&mut stream).await).expect("utf-8");
+    let response = String::from_utf8(read_until_closed(&mut stream, HANG).await).expect("utf-8");
 
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with("released"), "{response}");

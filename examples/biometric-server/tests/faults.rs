@@ -85,6 +85,21 @@ async fn post_until_stored(server: &TestServer, key: &str, bpm: i64) -> u32 {
     }
 }
 
+/// Every reading stored for `key`'s user (up to 1 000), newest first.
+async fn stored_readings(server: &TestServer, key: &str) -> Vec<serde_json::Value> {
+    let list: serde_json::Value = server
+        .client
+        .get(server.url("/api/biometrics?limit=1000"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    list["readings"].as_array().expect("readings").clone()
+}
+
 async fn audit_rows(db: &TestDatabase, sql: &str) -> i64 {
     let client = db.pool().get().await.expect("a direct connection");
     client
@@ -136,17 +151,8 @@ async fn postgres_outage_answers_503_then_recovers_and_loses_no_audit_event() {
     }
 
     // Readings: exactly those answered 201, no more (nothing refused slipped in twice).
-    let list: serde_json::Value = server
-        .client
-        .get(server.url("/api/biometrics?limit=1000"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(list["readings"].as_array().expect("readings").len(), stored);
+    let list = stored_readings(&server, &key).await;
+    assert_eq!(list.len(), stored);
 
     // Audit: one event per POST answered, stored or refused, written once Postgres is back.
     server.stop().await;
@@ -298,18 +304,9 @@ async fn postgres_stopped_and_restarted_under_writes_loses_and_duplicates_nothin
     let answers = writer.finish().await;
 
     // Readings: each write answered 201 is stored exactly once, and nothing unsent is.
-    let list: serde_json::Value = server
-        .client
-        .get(server.url("/api/biometrics?limit=1000"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let list = stored_readings(&server, &key).await;
     let mut stored: HashMap<String, usize> = HashMap::new();
-    for reading in list["readings"].as_array().expect("readings") {
+    for reading in &list {
         let note = reading["note"].as_str().expect("a note").to_owned();
         *stored.entry(note).or_default() += 1;
     }

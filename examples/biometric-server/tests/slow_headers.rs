@@ -4,10 +4,11 @@
 
 mod common;
 
+use auren_testing::read_until_closed;
 use std::time::Duration;
 
 use common::TestServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// Far longer than the 10 s header deadline: only there to turn a hang into a failure.
@@ -18,22 +19,6 @@ async fn stalled_connection(server: &TestServer, partial: &[u8]) -> TcpStream {
     let mut stream = TcpStream::connect(server.address).await.expect("connect");
     stream.write_all(partial).await.expect("send");
     stream
-}
-
-/// Reads until the server closes the connection (end of stream or a reset); returns what
-/// arrived before.
-async fn read_until_closed(mut stream: TcpStream) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buffer = [0_u8; 4096];
-    loop {
-        let read = tokio::time::timeout(HANG, stream.read(&mut buffer))
-            .await
-            .expect("the server closes the connection instead of waiting forever");
-        match read {
-            Ok(0) | Err(_) => return received,
-            Ok(n) => received.extend_from_slice(&buffer[..n]),
-        }
-    }
 }
 
 #[tokio::test]
@@ -50,8 +35,8 @@ async fn connections_with_unfinished_headers_are_closed() {
         .expect("send");
     assert_eq!(response.status(), 200, "other clients are served meanwhile");
 
-    for stalled in [half_headers, silent] {
-        let received = read_until_closed(stalled).await;
+    for mut stalled in [half_headers, silent] {
+        let received = read_until_closed(&mut stalled, HANG).await;
         assert!(
             received.is_empty() || received.starts_with(b"HTTP/1.1 408"),
             "unexpected answer to unfinished headers: {:?}",
