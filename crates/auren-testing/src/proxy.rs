@@ -102,9 +102,12 @@ async fn forward(mut client: TcpStream, upstream: SocketAddr, mut severed: watch
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return;
     };
+    // The cut is looked at first: bytes a client wrote after `sever` must never reach the
+    // service, or a test could not tell a refused request from one the service applied.
     tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        biased;
         _ = severed.changed() => {}
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
     }
 }
 
