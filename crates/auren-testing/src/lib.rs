@@ -28,6 +28,7 @@ mod connection;
 mod database;
 mod private_postgres;
 mod private_redis;
+mod private_server;
 mod proxy;
 mod redis;
 

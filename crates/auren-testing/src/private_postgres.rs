@@ -13,7 +13,7 @@ use std::time::Duration;
 use auren_core::postgres;
 use tokio_postgres::NoTls;
 
-use crate::private_redis::{free_loopback_port, log_tail};
+use crate::private_server::{free_loopback_port, log_tail};
 use crate::{service_unavailable, unique_name};
 
 /// How long `pg_ctl` and the first connection may take. Generous: it only detects a

@@ -5,14 +5,15 @@
 //! again on the same port, so clients see what they would see when Redis restarts: refused
 //! connections, then an empty server (nothing is persisted).
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::private_server::{free_loopback_port, log_tail};
 use crate::{service_unavailable, unique_name};
 
 /// How long a server may take to answer after it was started, or to exit after it was
@@ -21,9 +22,6 @@ const READY_WAIT: Duration = Duration::from_secs(30);
 
 /// How often a starting or stopping server is looked at again.
 const POLL: Duration = Duration::from_millis(50);
-
-/// The lowest port [`free_loopback_port`] hands out.
-const LOWEST_PORT: u16 = 15_000;
 
 /// A `redis-server` on a loopback port of its own, in a directory of its own.
 ///
@@ -225,46 +223,6 @@ impl Drop for PrivateRedis {
     }
 }
 
-/// A loopback port that nothing listens on now, for a server the test starts.
-///
-/// It is taken below the kernel's range of ephemeral ports when there is room: outgoing
-/// connections of parallel tests are given ports from that range, and one of them could
-/// otherwise take the port while a stopped server is down, so it could not start again.
-pub(crate) fn free_loopback_port() -> u16 {
-    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(0);
-
-    if ephemeral_start > LOWEST_PORT + 1_000 {
-        let span = u128::from(ephemeral_start - LOWEST_PORT);
-        for _ in 0..100 {
-            let offset = ulid::Ulid::new().random() % span;
-            // The offset is below `span`, which came from a u16.
-            let port = LOWEST_PORT + u16::try_from(offset).unwrap_or(0);
-            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-                return port;
-            }
-        }
-    }
-
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// The end of a server's log file, for an error message.
-pub(crate) fn log_tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let start = text
-        .char_indices()
-        .rev()
-        .nth(1_500)
-        .map_or(0, |(index, _)| index);
-    format!("log {}:\n{}", log.display(), &text[start..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,11 +249,5 @@ mod tests {
         let dir = redis.dir.clone();
         drop(redis);
         assert!(!dir.exists(), "the directory is removed on drop");
-    }
-
-    #[test]
-    fn a_free_port_can_be_bound() {
-        let port = free_loopback_port();
-        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
     }
 }
